@@ -1,0 +1,56 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app fieldapp
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test install install-test setup lint translations migration-reset clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/activate pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile --use-fuzzy -q -d fieldapp/translations
+
+# Migrate, load Binzhou's divisions, the questionnaire and the demo data; each step is idempotent.
+setup: install translations
+	$(FLASK) db upgrade
+	$(FLASK) import-divisions
+	$(FLASK) load-questionnaires
+	$(FLASK) seed-demo --if-missing
+
+run: setup
+	$(BIN)/waitress-serve --host $(HOST) --port $(PORT) --threads 8 --call fieldapp:create_app
+
+test: install-test translations
+	$(BIN)/ruff check fieldapp tests bench
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install-test
+	$(BIN)/ruff check fieldapp tests bench
+
+# Development only: regenerate the initial migration from the models.
+migration-reset: install
+	rm -f migrations/versions/0001_initial.py
+	rm -f /tmp/fieldapp-migration.sqlite3
+	FIELDAPP_SQLALCHEMY_DATABASE_URI=sqlite:////tmp/fieldapp-migration.sqlite3 $(FLASK) db revision --autogenerate --rev-id 0001 -m initial
+	mv migrations/versions/0001_initial_.py migrations/versions/0001_initial.py 2>/dev/null || true
+	rm -f /tmp/fieldapp-migration.sqlite3
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,31 @@
+"""``flask create-user``."""
+
+import click
+from flask.cli import with_appcontext
+
+from fieldapp.auth import services
+from fieldapp.errors import FieldError
+from fieldapp.extensions import db
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["admin", "supervisor", "inspector"]),
+              help="What the user may do.")
+@click.option("--division", "divisions", required=True, multiple=True,
+              help="12-digit code of a division the user may see; repeat for several.")
+@click.option("--name", "display_name", default="", help="Name shown in the pages.")
+@click.option("--demo", is_flag=True, help="Make a training account that sees only demo data.")
+@click.password_option(help="Prompted for when not given.")
+@with_appcontext
+def create_user(username, role, divisions, display_name, demo, password):
+    """Create a user with a role and the divisions they may see."""
+    try:
+        user = services.create_user(
+            username, password, role, list(divisions), display_name=display_name, is_demo=demo
+        )
+    except FieldError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from None
+    db.session.commit()
+    click.echo(f"Created {user.role} {user.username} for {', '.join(user.division_codes)}.")

@@ -1,0 +1,88 @@
+"""Resident ID numbers (GB 11643-1999): normalising, validating and masking.
+
+An ID number has 18 characters: a 6-digit address code, the birth date as
+YYYYMMDD, a 3-digit sequence (odd for men, even for women) and a check
+character computed from the first 17 digits.
+"""
+
+import re
+from datetime import date
+
+WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+CHECK_CHARACTERS = "10X98765432"  # indexed by (weighted sum mod 11)
+
+_FULL_WIDTH = {ord(c): ord(c) - 0xFEE0 for c in "０１２３４５６７８９ＸｘＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＹＺ"}
+_SPACES = re.compile(r"[\s\u3000]+")
+_DIGITS17 = re.compile(r"^\d{17}$")
+
+
+def normalize(value: str) -> str:
+    """Strip spaces, turn full-width characters into ASCII and upper-case ``x``."""
+    text = _SPACES.sub("", str(value).translate(_FULL_WIDTH))
+    return text.upper()
+
+
+def check_character(first17: str) -> str:
+    """Return the check character for 17 ASCII digits."""
+    if not _DIGITS17.match(first17):
+        raise ValueError(f"expected 17 digits, got {first17!r}")
+    total = sum(int(digit) * weight for digit, weight in zip(first17, WEIGHTS, strict=True))
+    return CHECK_CHARACTERS[total % 11]
+
+
+def birth_date(id_number: str) -> date | None:
+    """Return the birth date encoded in characters 7-14, or None when it is not a real date."""
+    digits = id_number[6:14]
+    if len(digits) != 8 or not digits.isdigit():
+        return None
+    try:
+        return date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+    except ValueError:
+        return None
+
+
+def sex(id_number: str) -> str | None:
+    """Return "男" or "女" from the parity of character 17, or None when it is not a digit."""
+    if len(id_number) < 17 or not id_number[16].isdigit():
+        return None
+    return "男" if int(id_number[16]) % 2 else "女"
+
+
+def problems(id_number: str, today: date | None = None) -> list[str]:
+    """Return the reasons an ID number is invalid, as short codes; an empty list means valid.
+
+    Codes: ``length``, ``characters``, ``check_character``, ``birth_date``.
+    """
+    if len(id_number) != 18:
+        return ["length"]
+    if not _DIGITS17.match(id_number[:17]) or id_number[17] not in "0123456789X":
+        return ["characters"]
+    found = []
+    if check_character(id_number[:17]) != id_number[17]:
+        found.append("check_character")
+    born = birth_date(id_number)
+    if born is None or born < date(1900, 1, 1) or born > (today or date.today()):
+        found.append("birth_date")
+    return found
+
+
+def is_valid(id_number: str, today: date | None = None) -> bool:
+    return not problems(normalize(id_number), today)
+
+
+def mask(id_number: str | None) -> str:
+    """Show the first 6 and last 4 characters: ``371622********0023``."""
+    if not id_number:
+        return ""
+    if len(id_number) <= 10:
+        return "*" * len(id_number)
+    return id_number[:6] + "*" * (len(id_number) - 10) + id_number[-4:]
+
+
+def mask_phone(phone: str | None) -> str:
+    """Show the first 3 and last 4 digits: ``138****7368``."""
+    if not phone:
+        return ""
+    if len(phone) < 8:
+        return "*" * len(phone)
+    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]

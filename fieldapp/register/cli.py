@@ -1,0 +1,6 @@
+import click
+
+
+@click.command("import-register")
+def import_register():
+    raise click.ClickException("not built yet")

@@ -1,0 +1,130 @@
+"""The imported register: households, their members and the imports that wrote them."""
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from fieldapp.db_types import created_timestamp, int_pk, timestamp
+from fieldapp.extensions import db
+
+Money = Numeric(14, 2)
+
+
+class RegisterImport(db.Model):
+    """One register file imported, with what it changed."""
+
+    __tablename__ = "register_imports"
+
+    id: Mapped[int_pk]
+    filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    # The "data as of" date from the export's title row, when it has one.
+    export_date: Mapped[date | None] = mapped_column(Date)
+    imported_at: Mapped[created_timestamp]
+    imported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    households_added: Mapped[int] = mapped_column(Integer, default=0)
+    households_updated: Mapped[int] = mapped_column(Integer, default=0)
+    households_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    members_added: Mapped[int] = mapped_column(Integer, default=0)
+    members_updated: Mapped[int] = mapped_column(Integer, default=0)
+    members_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Household(db.Model):
+    __tablename__ = "households"
+    __table_args__ = (UniqueConstraint("is_demo", "household_no"),)
+
+    id: Mapped[int_pk]
+    household_no: Mapped[str] = mapped_column(String(40))
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+
+    province: Mapped[str] = mapped_column(String(50), default="")
+    city: Mapped[str] = mapped_column(String(50), default="")
+    county: Mapped[str] = mapped_column(String(50), default="")
+    township: Mapped[str] = mapped_column(String(50), default="")
+    village: Mapped[str] = mapped_column(String(100), default="")
+    # 12-digit code of the village; county and township codes are derived from it for grouping.
+    division_code: Mapped[str] = mapped_column(String(12), index=True)
+    county_code: Mapped[str] = mapped_column(String(12), index=True)
+    township_code: Mapped[str] = mapped_column(String(12), index=True)
+
+    household_type: Mapped[str] = mapped_column(String(30), default="")
+    monitoring_category: Mapped[str] = mapped_column(String(30), default="")
+    exit_year: Mapped[int | None] = mapped_column(Integer)
+    is_risk_eliminated: Mapped[bool | None] = mapped_column(Boolean)
+    risks: Mapped[list] = mapped_column(JSON, default=list)
+    size: Mapped[int | None] = mapped_column(Integer)
+
+    per_capita_net_income: Mapped[Decimal | None] = mapped_column(Money)
+    wage_income: Mapped[Decimal | None] = mapped_column(Money)
+    business_income: Mapped[Decimal | None] = mapped_column(Money)
+    property_income: Mapped[Decimal | None] = mapped_column(Money)
+    transfer_income: Mapped[Decimal | None] = mapped_column(Money)
+    business_expense: Mapped[Decimal | None] = mapped_column(Money)
+    out_of_pocket_medical: Mapped[Decimal | None] = mapped_column(Money)
+
+    is_unsafe_house: Mapped[bool | None] = mapped_column(Boolean)
+    has_safe_water: Mapped[bool | None] = mapped_column(Boolean)
+    has_sanitary_toilet: Mapped[bool | None] = mapped_column(Boolean)
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    helper_name: Mapped[str] = mapped_column(String(100), default="")
+    help_measures: Mapped[list] = mapped_column(JSON, default=list)
+
+    # Registered position, WGS-84; most registers have none.
+    longitude: Mapped[float | None]
+    latitude: Mapped[float | None]
+
+    # Columns the importer does not map, by their header, so nothing in the file is lost.
+    extra: Mapped[dict] = mapped_column(JSON, default=dict)
+    register_import_id: Mapped[int | None] = mapped_column(ForeignKey("register_imports.id"))
+    created_at: Mapped[created_timestamp]
+    updated_at: Mapped[timestamp | None]
+
+    members: Mapped[list["Member"]] = relationship(
+        back_populates="household", cascade="all, delete-orphan", order_by="Member.position"
+    )
+
+    @property
+    def head(self) -> "Member | None":
+        for member in self.members:
+            if member.relationship_to_head == "户主":
+                return member
+        return None
+
+
+class Member(db.Model):
+    __tablename__ = "members"
+
+    id: Mapped[int_pk]
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"), index=True)
+    # Order within the household as read from the file.
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(100))
+    id_type: Mapped[str] = mapped_column(String(30), default="")
+    # Normalised (ASCII, upper-case X) but not validated: a wrong check character is data to flag.
+    id_number: Mapped[str] = mapped_column(String(32), index=True)
+    relationship_to_head: Mapped[str] = mapped_column(String(20), default="")
+    sex: Mapped[str] = mapped_column(String(4), default="")
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    ethnicity: Mapped[str] = mapped_column(String(30), default="")
+    education: Mapped[str] = mapped_column(String(30), default="")
+    school_status: Mapped[str] = mapped_column(String(30), default="")
+    out_of_school_reason: Mapped[str] = mapped_column(String(100), default="")
+    health: Mapped[str] = mapped_column(String(30), default="")
+    labour_skill: Mapped[str] = mapped_column(String(30), default="")
+    months_worked: Mapped[int | None] = mapped_column(Integer)
+    work_place: Mapped[str] = mapped_column(String(100), default="")
+    has_medical_insurance: Mapped[bool | None] = mapped_column(Boolean)
+    has_serious_illness_insurance: Mapped[bool | None] = mapped_column(Boolean)
+    has_pension_insurance: Mapped[bool | None] = mapped_column(Boolean)
+    receives_dibao: Mapped[bool | None] = mapped_column(Boolean)
+    receives_extreme_poverty_support: Mapped[bool | None] = mapped_column(Boolean)
+    extra: Mapped[dict] = mapped_column(JSON, default=dict)
+    # 1-based row of the source file this member was last read from.
+    source_row: Mapped[int | None] = mapped_column(Integer)
+
+    household: Mapped[Household] = relationship(back_populates="members")

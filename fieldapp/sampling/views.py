@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+bp = Blueprint("sampling", __name__)

@@ -1,0 +1,80 @@
+"""The one place that limits what a user may see.
+
+Every query that returns households, members, suspected problems, sampled
+households, visits, photos or findings goes through ``scoped_select`` or
+``get_scoped_or_404``. A user sees a record when its household lies in one of
+the user's divisions and belongs to the same world (demo or real) as the user.
+Records outside the scope answer 404, never 403, so their existence is not
+revealed.
+"""
+
+from flask import abort
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
+
+from fieldapp.checks.models import SuspectedProblem
+from fieldapp.divisions.models import Division, code_prefix
+from fieldapp.extensions import db
+from fieldapp.register.models import Household, Member
+from fieldapp.review.models import Finding
+from fieldapp.sampling.models import SampledHousehold, SamplingRound
+from fieldapp.visits.models import Photo, Visit
+
+# How each scoped model reaches its household: the column holding the household id,
+# and for photos the join through the visit.
+_HOUSEHOLD_ID_COLUMN = {
+    Member: Member.household_id,
+    SuspectedProblem: SuspectedProblem.household_id,
+    SampledHousehold: SampledHousehold.household_id,
+    Visit: Visit.household_id,
+    Finding: Finding.household_id,
+}
+
+
+def division_prefixes(user) -> list[str]:
+    """Return the code prefixes of the user's divisions (``371622`` for a county)."""
+    codes = user.division_codes
+    if not codes:
+        return []
+    rows = db.session.execute(select(Division.code, Division.level).where(Division.code.in_(codes))).all()
+    return sorted(code_prefix(code, level) for code, level in rows)
+
+
+def household_clause(user) -> ColumnElement[bool]:
+    """Return the condition on ``Household`` that limits rows to the user's scope."""
+    if user is None or not user.is_authenticated:
+        return false()
+    prefixes = division_prefixes(user)
+    if not prefixes:
+        return false()
+    in_divisions = or_(*(Household.division_code.startswith(prefix, autoescape=True) for prefix in prefixes))
+    return and_(Household.is_demo == user.is_demo, in_divisions)
+
+
+def scoped_select(model, user, *columns) -> Select:
+    """Return ``select(model)`` (or of ``columns``) limited to the user's scope."""
+    stmt = select(*columns) if columns else select(model)
+    clause = household_clause(user)
+    if model is Household:
+        return stmt.where(clause)
+    if model is Photo:
+        return stmt.join(Visit, Photo.visit_id == Visit.id).join(
+            Household, Visit.household_id == Household.id
+        ).where(clause)
+    if model is SamplingRound:
+        in_scope = exists().where(
+            SampledHousehold.sampling_round_id == SamplingRound.id,
+            SampledHousehold.household_id == Household.id,
+            clause,
+        )
+        return stmt.where(SamplingRound.is_demo == user.is_demo, in_scope)
+    column = _HOUSEHOLD_ID_COLUMN[model]
+    return stmt.join(Household, column == Household.id).where(clause)
+
+
+def get_scoped_or_404(model, object_id, user):
+    """Load one record by primary key, or abort with 404 when it is missing or out of scope."""
+    pk = model.__mapper__.primary_key[0]
+    row = db.session.execute(scoped_select(model, user).where(pk == object_id)).scalars().first()
+    if row is None:
+        abort(404)
+    return row

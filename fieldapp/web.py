@@ -1,0 +1,48 @@
+"""Template filters, template globals and error pages shared by every blueprint."""
+
+from flask import current_app, render_template
+from flask_babel import format_date, format_datetime, get_locale
+from flask_login import current_user
+
+from fieldapp import idnumbers
+
+
+def can_unmask(user) -> bool:
+    return bool(user and user.is_authenticated and user.role in current_app.config["UNMASK_ROLES"])
+
+
+def masked_id(value: str | None) -> str:
+    """Masked ID number for display; unmasking is a separate, audited action."""
+    return idnumbers.mask(value)
+
+
+def local_datetime(value, format: str = "yyyy-MM-dd HH:mm") -> str:
+    """A UTC timestamp shown in the display time zone."""
+    if value is None:
+        return ""
+    return format_datetime(value, format)
+
+
+def local_date(value, format: str = "yyyy-MM-dd") -> str:
+    if value is None:
+        return ""
+    return format_date(value, format)
+
+
+def init_app(app) -> None:
+    app.add_template_filter(masked_id, "mask_id")
+    app.add_template_filter(idnumbers.mask_phone, "mask_phone")
+    app.add_template_filter(local_datetime, "datetime")
+    app.add_template_filter(local_date, "date")
+
+    @app.context_processor
+    def inject_globals():
+        return {"current_user": current_user, "get_locale": get_locale, "can_unmask": can_unmask}
+
+    for status in (400, 403, 404, 405, 409, 413, 500):
+        app.register_error_handler(status, _error_page)
+
+
+def _error_page(error):
+    code = getattr(error, "code", 500) or 500
+    return render_template("error.html", error=error, code=code), code
