@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app fieldapp
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install install-test setup lint translations migration-reset clean
+.PHONY: run test install install-test setup lint translations extract-messages migration-reset migration-regenerate clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,12 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile --use-fuzzy -q -d fieldapp/translations
+	$(BIN)/pybabel compile --use-fuzzy -d fieldapp/translations
+
+# Development only: refresh the catalogues after changing user-visible strings.
+extract-messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o fieldapp/translations/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel update -i fieldapp/translations/messages.pot -d fieldapp/translations --no-fuzzy-matching
 
 # Migrate, load Binzhou's divisions, the questionnaire and the demo data; each step is idempotent.
 setup: install translations
@@ -44,12 +49,13 @@ test: install-test translations
 lint: install-test
 	$(BIN)/ruff check fieldapp tests bench
 
-# Development only: regenerate the initial migration from the models.
+# Development only: regenerate the initial migration from the models (one at a time: flock).
 migration-reset: install
-	rm -f migrations/versions/0001_initial.py
-	rm -f /tmp/fieldapp-migration.sqlite3
+	flock /tmp/fieldapp-migration.lock $(MAKE) --no-print-directory migration-regenerate
+
+migration-regenerate:
+	rm -f migrations/versions/0001_initial.py /tmp/fieldapp-migration.sqlite3
 	FIELDAPP_SQLALCHEMY_DATABASE_URI=sqlite:////tmp/fieldapp-migration.sqlite3 $(FLASK) db revision --autogenerate --rev-id 0001 -m initial
-	mv migrations/versions/0001_initial_.py migrations/versions/0001_initial.py 2>/dev/null || true
 	rm -f /tmp/fieldapp-migration.sqlite3
 
 clean:

@@ -81,8 +81,10 @@ def _register_commands(app: Flask) -> None:
     from fieldapp.checks.cli import run_checks
     from fieldapp.divisions.cli import import_divisions
     from fieldapp.register.cli import import_register
-    from fieldapp.training.cli import seed_demo
+    from fieldapp.sampling.cli import sample
+    from fieldapp.training.cli import reset_demo, seed_demo
     from fieldapp.visits.cli import load_questionnaires
 
-    for command in (create_user, import_divisions, import_register, run_checks, seed_demo, load_questionnaires):
+    for command in (create_user, import_divisions, import_register, run_checks, sample, seed_demo,
+                    reset_demo, load_questionnaires):
         app.cli.add_command(command)

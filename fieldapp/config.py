@@ -40,6 +40,9 @@ LOCATION_MAX_FIX_AGE_S = 120
 
 # Register import.
 REGISTER_MAX_ROWS = 500_000
+REGISTER_IMPORT_FOLDER = None  # uploads and rejected-rows workbooks; defaults to <instance>/imports
+REGISTER_IMPORT_SYNC = False  # run uploaded imports in the request instead of a background thread (tests)
+REGISTER_HEADER_ALIASES: dict = {}  # extra header names, e.g. {"家庭总人口": "size"}
 
 # Which ID numbers each role sees unmasked.
 UNMASK_ROLES = ("admin",)

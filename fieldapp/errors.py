@@ -17,3 +17,16 @@ class ImportRejected(ValueError):
         super().__init__(message)
         self.message = message
         self.rejections = rejections or []
+
+
+class Conflict(RuntimeError):
+    """A record changed after the user loaded it, so their change was not saved.
+
+    ``expected`` is the version the user's form was based on, ``current`` the version stored now.
+    """
+
+    def __init__(self, message: str, *, expected: int | None = None, current: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.expected = expected
+        self.current = current

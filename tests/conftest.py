@@ -7,6 +7,7 @@ named by ``FIELDAPP_TEST_DATABASE_URI`` (the CI runs the suite on both).
 import os
 
 import pytest
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import text
 from sqlalchemy.orm import scoped_session, sessionmaker
@@ -41,6 +42,33 @@ def load_reference_data() -> None:
     db.session.commit()
 
 
+class FreshContextClient(FlaskClient):
+    """A test client that runs each request in a new application context.
+
+    Tests hold one application context open for their whole run, and Flask
+    reuses an open context for requests, so ``g`` (where Flask-Login caches the
+    user and Flask-Babel the locale) would leak from one request to the next.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+class TestScopedSession(scoped_session):
+    """A scoped session that survives application-context teardown.
+
+    Flask-SQLAlchemy removes the session when an application context ends; in a
+    test that would detach every object the test holds after each request.
+    """
+
+    def remove(self):
+        pass
+
+    def remove_for_real(self):
+        super().remove()
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     config = {
@@ -52,6 +80,7 @@ def app(tmp_path_factory):
         "SERVER_NAME": "localhost.localdomain",
     }
     app = create_app(config)
+    app.test_client_class = FreshContextClient
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
             reset_postgresql(db.engine)
@@ -78,11 +107,12 @@ def db_session(request, app):
         connection = db.engine.connect()
         outer = connection.begin()
         original = db.session
-        db.session = scoped_session(sessionmaker(bind=connection, join_transaction_mode="create_savepoint"))
+        session = TestScopedSession(sessionmaker(bind=connection, join_transaction_mode="create_savepoint"))
+        db.session = session
         try:
-            yield db.session
+            yield session
         finally:
-            db.session.remove()
+            session.remove_for_real()
             db.session = original
             outer.rollback()
             connection.close()

@@ -1,14 +1,19 @@
-"""Log in and log out."""
+"""Log in, log out, and the administrators' user pages."""
 
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from wtforms.fields.choices import SelectChoice
 
 from fieldapp.auth import services
-from fieldapp.auth.forms import LoginForm
+from fieldapp.auth.forms import ROLE_LABELS, LoginForm, PasswordResetForm, UserCreateForm, UserEditForm
+from fieldapp.auth.login import roles_required
+from fieldapp.errors import FieldError
 from fieldapp.extensions import db
+
+USERS_PER_PAGE = 50
 
 bp = Blueprint("auth", __name__)
 
@@ -45,3 +50,107 @@ def logout():
     logout_user()
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
+
+
+def _division_choices(admin) -> list[SelectChoice]:
+    """List the divisions the administrator may give, in one option group per county."""
+    choices = []
+    county_names = {}
+    for division in services.assignable_divisions(admin):
+        if division.level == "county":
+            county_names[division.code] = division.name
+        group = county_names.get(division.parent_code) if division.level == "township" else None
+        choices.append(SelectChoice(division.code, division.name, optgroup=group or division.name))
+    return choices
+
+
+def _show_field_error(form, error: FieldError) -> None:
+    target = getattr(form, error.field, None)
+    if target is None:
+        flash(error.message, "error")
+    else:
+        target.errors = [*target.errors, error.message]
+
+
+@bp.route("/users")
+@roles_required("admin")
+def users():
+    page = request.args.get("page", 1, type=int)
+    pagination = db.paginate(services.managed_users_select(current_user), page=page, per_page=USERS_PER_PAGE)
+    return render_template("auth/users.html", pagination=pagination, role_labels=ROLE_LABELS)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@roles_required("admin")
+def user_new():
+    form = UserCreateForm()
+    form.divisions.choices = _division_choices(current_user)
+    if form.validate_on_submit():
+        try:
+            user = services.create_managed_user(
+                current_user,
+                form.username.data,
+                form.password.data,
+                form.role.data,
+                form.divisions.data,
+                display_name=form.display_name.data or "",
+            )
+        except FieldError as error:
+            _show_field_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("User %(name)s created.", name=user.username), "success")
+            return redirect(url_for("auth.users"))
+    return render_template("auth/user_form.html", form=form, user=None)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@roles_required("admin")
+def user_edit(user_id: int):
+    user = services.get_managed_user_or_404(user_id, current_user)
+    # Submitted values take precedence over these stored ones.
+    form = UserEditForm(data={
+        "display_name": user.display_name,
+        "role": user.role,
+        "divisions": user.division_codes,
+        "is_active": user.is_active_account,
+    })
+    form.divisions.choices = _division_choices(current_user)
+    if form.validate_on_submit():
+        try:
+            changed = services.update_user(
+                current_user,
+                user,
+                display_name=form.display_name.data or "",
+                role=form.role.data,
+                division_codes=form.divisions.data,
+                is_active=form.is_active.data,
+            )
+        except FieldError as error:
+            _show_field_error(form, error)
+        else:
+            db.session.commit()
+            if changed:
+                flash(_("User %(name)s saved.", name=user.username), "success")
+            else:
+                flash(_("Nothing changed for user %(name)s.", name=user.username), "info")
+            return redirect(url_for("auth.users"))
+    return render_template("auth/user_form.html", form=form, user=user)
+
+
+@bp.route("/users/<int:user_id>/password", methods=["GET", "POST"])
+@roles_required("admin")
+def user_password(user_id: int):
+    user = services.get_managed_user_or_404(user_id, current_user)
+    form = PasswordResetForm()
+    if form.validate_on_submit():
+        try:
+            services.set_password(user, form.password.data)
+        except FieldError as error:
+            _show_field_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("New password set for user %(name)s. Give it to them in person.", name=user.username),
+                  "success")
+            return redirect(url_for("auth.users"))
+    return render_template("auth/user_password.html", form=form, user=user)

@@ -1,6 +1,6 @@
 """Suspected problems: rule hits over the register, not yet verified on site."""
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fieldapp.db_types import created_timestamp, int_pk, timestamp
@@ -26,6 +26,8 @@ class SuspectedProblem(db.Model):
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
     # Readable evidence, e.g. "证件号码校验位应为 X，实为 3"; no full ID numbers.
     detail: Mapped[str] = mapped_column(Text, default="")
+    # The values filled into the rule's detail text, so a page can show it in the reader's language.
+    detail_values: Mapped[dict] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(20), default="open", index=True)
     first_seen_at: Mapped[created_timestamp]
     last_seen_at: Mapped[created_timestamp]

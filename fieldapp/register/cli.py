@@ -1,6 +1,62 @@
+"""``flask import-register FILE``."""
+
+import time
+
 import click
+from flask.cli import with_appcontext
+
+from fieldapp.errors import ImportRejected
+from fieldapp.extensions import db
+from fieldapp.register import services
+
+# Seconds between two progress lines.
+PROGRESS_INTERVAL_S = 1.0
+
+
+class _ProgressPrinter:
+    """Print progress lines such as "reading 1200/4985 rows".
+
+    At most one line a second is printed, and always the line that ends a stage.
+    """
+
+    def __init__(self):
+        self.last_printed = 0.0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - self.last_printed < PROGRESS_INTERVAL_S:
+            return
+        self.last_printed = now
+        unit = "households" if stage == "writing" else "rows"
+        click.echo(f"{stage} {done}/{total} {unit}", err=True)
 
 
 @click.command("import-register")
-def import_register():
-    raise click.ClickException("not built yet")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--skip-rejected", is_flag=True,
+              help="Import the valid households and write the rejected rows to FILE.rejected.xlsx "
+                   "instead of importing nothing.")
+@click.option("--demo", is_flag=True, help="Import the households as demo (training) data.")
+@with_appcontext
+def import_register(file, skip_rejected, demo):
+    """Import a register export FILE (.xlsx, .xls or .csv): one row per member."""
+    started = time.monotonic()
+    try:
+        record = services.import_register(file, is_demo=demo, skip_rejected=skip_rejected,
+                                          progress=_ProgressPrinter())
+    except ImportRejected as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from None
+    db.session.commit()
+
+    for line in services.summary_lines(record):
+        click.echo(line)
+    if record.message:
+        click.echo(record.message)
+    if record.report_name:
+        click.echo(f"Rejected rows and their reasons: {services.default_report_path(file)}")
+    click.echo("running data checks", err=True)
+    summary = services.run_checks_after_import(record)
+    db.session.commit()
+    click.echo(f"Data checks: {summary.opened} opened, {summary.kept} kept, {summary.resolved} resolved.")
+    click.echo(f"Done in {time.monotonic() - started:.1f} s.")

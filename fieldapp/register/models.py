@@ -3,7 +3,18 @@
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fieldapp.db_types import created_timestamp, int_pk, timestamp
@@ -11,11 +22,23 @@ from fieldapp.extensions import db
 
 Money = Numeric(14, 2)
 
+# Life of an import: queued (uploaded, waiting for its thread), reading (rows parsed and
+# checked), writing (the database transaction), checking (data checks after the commit),
+# then done, rejected (nothing written) or failed (an unexpected error, nothing written).
+IMPORT_STATUSES = ("queued", "reading", "writing", "checking", "done", "rejected", "failed")
+FINISHED_STATUSES = ("done", "rejected", "failed")
+
 
 class RegisterImport(db.Model):
     """One register file imported, with what it changed."""
 
     __tablename__ = "register_imports"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('queued', 'reading', 'writing', 'checking', 'done', 'rejected', 'failed')",
+            name="status",
+        ),
+    )
 
     id: Mapped[int_pk]
     filename: Mapped[str] = mapped_column(String(255))
@@ -32,6 +55,26 @@ class RegisterImport(db.Model):
     members_updated: Mapped[int] = mapped_column(Integer, default=0)
     members_unchanged: Mapped[int] = mapped_column(Integer, default=0)
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    # Members of a household in the file whose ID number the file no longer lists.
+    members_removed: Mapped[int] = mapped_column(Integer, default=0)
+
+    # Job state of an upload, kept in the database so that any request thread can read it.
+    status: Mapped[str] = mapped_column(String(20), default="done", index=True)
+    is_skip_rejected: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Generated file name under the imports folder; None for a file imported from the command line.
+    stored_name: Mapped[str | None] = mapped_column(String(255))
+    # Generated name of the rejected-rows workbook beside the stored file, when one was written.
+    report_name: Mapped[str | None] = mapped_column(String(255))
+    # Locale of the uploader, so that messages written by the background thread are in their language.
+    locale: Mapped[str] = mapped_column(String(10), default="")
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    rows_written: Mapped[int] = mapped_column(Integer, default=0)
+    # Readable summary, or the reason the import was rejected or failed.
+    message: Mapped[str] = mapped_column(Text, default="")
+    # The first rejected rows as {"row", "column", "value", "reason"}; ``rows_rejected`` has the count.
+    rejections: Mapped[list] = mapped_column(JSON, default=list)
+    finished_at: Mapped[timestamp | None]
 
 
 class Household(db.Model):

@@ -1,6 +1,23 @@
+"""Command line: load the bundled questionnaire definitions."""
+
 import click
+from flask.cli import with_appcontext
+
+from fieldapp.extensions import db
+from fieldapp.visits import questionnaires
 
 
 @click.command("load-questionnaires")
+@with_appcontext
 def load_questionnaires():
-    raise click.ClickException("not built yet")
+    """Insert each bundled questionnaire version that the database does not have yet."""
+    try:
+        inserted = questionnaires.load_bundled()
+    except questionnaires.DefinitionError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    for questionnaire in inserted:
+        click.echo(f"Loaded questionnaire {questionnaire.code} v{questionnaire.version}.")
+    if not inserted:
+        click.echo("Every bundled questionnaire version is already loaded.")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 20:07:21.842157
+Create Date: 2026-12-04 20:30:17.307686
 
 """
 from alembic import op
@@ -90,11 +90,25 @@ def upgrade():
     sa.Column('members_updated', sa.Integer(), nullable=False),
     sa.Column('members_unchanged', sa.Integer(), nullable=False),
     sa.Column('rows_rejected', sa.Integer(), nullable=False),
+    sa.Column('members_removed', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('is_skip_rejected', sa.Boolean(), nullable=False),
+    sa.Column('stored_name', sa.String(length=255), nullable=True),
+    sa.Column('report_name', sa.String(length=255), nullable=True),
+    sa.Column('locale', sa.String(length=10), nullable=False),
+    sa.Column('rows_total', sa.Integer(), nullable=False),
+    sa.Column('rows_read', sa.Integer(), nullable=False),
+    sa.Column('rows_written', sa.Integer(), nullable=False),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('rejections', sa.JSON(), nullable=False),
+    sa.Column('finished_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("status IN ('queued', 'reading', 'writing', 'checking', 'done', 'rejected', 'failed')", name=op.f('ck_register_imports_status')),
     sa.ForeignKeyConstraint(['imported_by_id'], ['users.id'], name=op.f('fk_register_imports_imported_by_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_register_imports'))
     )
     with op.batch_alter_table('register_imports', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_register_imports_sha256'), ['sha256'], unique=False)
+        batch_op.create_index(batch_op.f('ix_register_imports_status'), ['status'], unique=False)
 
     op.create_table('sampling_rounds',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -227,6 +241,7 @@ def upgrade():
     sa.Column('household_id', sa.Integer(), nullable=False),
     sa.Column('member_id', sa.Integer(), nullable=True),
     sa.Column('detail', sa.Text(), nullable=False),
+    sa.Column('detail_values', sa.JSON(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('first_seen_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_seen_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=False),
@@ -429,6 +444,7 @@ def downgrade():
 
     op.drop_table('sampling_rounds')
     with op.batch_alter_table('register_imports', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_register_imports_status'))
         batch_op.drop_index(batch_op.f('ix_register_imports_sha256'))
 
     op.drop_table('register_imports')

@@ -1,0 +1,475 @@
+"""Turning register cells into column values, and rows into households.
+
+Values are stored as the file has them, wrong ones included, because a wrong
+check character or a duplicate ID number is data for the checks. A row is
+rejected only when a value cannot be stored faithfully. That is the case when a
+required value is missing, when Excel turned an ID number into a float, when a
+number or date cell contains something else, or when a text is longer than its
+column.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
+
+from flask_babel import gettext as _
+
+from fieldapp import idnumbers
+from fieldapp.errors import ImportRejected
+from fieldapp.register import columns as cols
+from fieldapp.register.columns import HeaderMap
+from fieldapp.register.models import Household, Member
+from fieldapp.register.reader import Table
+
+
+class Rejection(NamedTuple):
+    """One reason a row was rejected; ``row`` is the 1-based row number in the file."""
+
+    row: int
+    column: str
+    value: str
+    reason: str
+
+
+class CellError(ValueError):
+    """A cell value that cannot be stored. The message gives the reason and the fix."""
+
+
+@dataclass
+class ParsedRow:
+    row: int
+    household: dict
+    member: dict
+    extra: dict
+    cells: list  # the row as read, for the rejected-rows workbook
+
+
+@dataclass
+class ParsedRegister:
+    header: HeaderMap
+    export_date: date | None
+    households: dict[str, list[ParsedRow]]  # household number -> its rows, in file order
+    rejections: list[Rejection] = field(default_factory=list)
+    rejected_cells: dict[int, list] = field(default_factory=dict)  # row number -> cells
+    warnings: list[str] = field(default_factory=list)
+    rows_read: int = 0
+
+
+_SCIENTIFIC = re.compile(r"^[+-]?\d+(\.\d*)?[eE][+-]?\d+$")
+_DECIMAL_TEXT = re.compile(r"^[+-]?\d+\.\d*$")
+_TEXT_FORMULA = re.compile(r'^="(.*)"$')
+_LIST_SEPARATORS = re.compile(r"[、,，;；/|]+")
+_NUMBER_NOISE = re.compile(r"[\s,\u3000]")
+_DATE_TEXT = re.compile(
+    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$"
+)
+_DATE_IN_TITLE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
+_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９．－＋", "0123456789.-+")
+# Floats hold integers exactly up to 2**53; Excel keeps 15 significant digits.
+_EXCEL_EXACT_DIGITS = 15
+
+TRUE_WORDS = frozenset({"是", "有", "Y", "YES", "TRUE", "1", "√"})
+FALSE_WORDS = frozenset({"否", "无", "N", "NO", "FALSE", "0", "×"})
+
+# Maximum text length of each String column, from the models.
+_MAX_LENGTH = {
+    ("household", column.name): column.type.length
+    for column in Household.__table__.columns
+    if getattr(column.type, "length", None)
+} | {
+    ("member", column.name): column.type.length
+    for column in Member.__table__.columns
+    if getattr(column.type, "length", None)
+}
+
+
+def cell_text(value) -> str:
+    """Return a cell as text the way a person reads it: ``2017.0`` as ``2017``, dates as ISO."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _is_blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def to_text(value) -> str:
+    return cell_text(value)
+
+
+def _unquote(text: str) -> str:
+    """Remove the marks that keep Excel from turning digits into a number: ``'123`` and ``="123"``."""
+    match = _TEXT_FORMULA.match(text)
+    if match:
+        return match[1]
+    return text[1:] if text.startswith(("'", "‘")) else text
+
+
+def to_code(value, field_name: str) -> str:
+    """Text that must keep every digit: a household number, a division code, a phone number."""
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        if float(value).is_integer() and len(str(int(value))) <= _EXCEL_EXACT_DIGITS:
+            return str(int(value))
+        raise CellError(
+            _("Excel stored the %(what)s as a number and may have dropped digits; format the column as "
+              "text in the export and import again.", what=_code_description(field_name))
+        )
+    text = idnumbers.normalize(_unquote(cell_text(value)))
+    if _SCIENTIFIC.match(text):
+        raise CellError(
+            _("Excel turned the %(what)s into a number in scientific notation, so digits are lost; format "
+              "the column as text in the export and import again.", what=_code_description(field_name))
+        )
+    return text
+
+
+def to_id_number(value) -> str:
+    """Normalise an ID number; reject one that Excel turned into a number."""
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        raise CellError(
+            _("Excel stored the ID number as a number, so its last digits are lost; format the column "
+              "as text in the export (or type the number after an apostrophe) and import again.")
+        )
+    text = idnumbers.normalize(_unquote(cell_text(value)))
+    if _SCIENTIFIC.match(text) or _DECIMAL_TEXT.match(text):
+        raise CellError(
+            _("The ID number was turned into a number (scientific notation or decimals), so digits are "
+              "lost; format the column as text in the export and import again.")
+        )
+    return text
+
+
+def _number_text(value) -> str:
+    return _NUMBER_NOISE.sub("", cell_text(value).translate(_FULL_WIDTH_DIGITS))
+
+
+def to_integer(value) -> int | None:
+    if _is_blank(value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = _number_text(value)
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise CellError(_("Not a number; enter digits only and import again.")) from None
+    if number != number.to_integral_value():
+        raise CellError(_("Not a whole number; enter a whole number and import again."))
+    return int(number)
+
+
+def to_money(value) -> Decimal | None:
+    if _is_blank(value):
+        return None
+    if isinstance(value, bool):
+        raise CellError(_("Not a number; enter digits only (for example 12345.67) and import again."))
+    if isinstance(value, float | int):
+        number = Decimal(repr(value) if isinstance(value, float) else value)
+    else:
+        try:
+            number = Decimal(_number_text(value))
+        except InvalidOperation:
+            raise CellError(
+                _("Not a number; enter digits only (for example 12345.67) and import again.")
+            ) from None
+    if not number.is_finite() or abs(number) >= Decimal("1e12"):
+        raise CellError(_("The amount is out of range; check the value and import again."))
+    return number.quantize(Decimal("0.01"))
+
+
+def to_decimal(value) -> float | None:
+    if _is_blank(value):
+        return None
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        return float(value)
+    try:
+        number = float(_number_text(value))
+    except ValueError:
+        raise CellError(_("Not a number; enter digits only (for example 117.61) and import again.")) from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise CellError(_("Not a number; enter digits only (for example 117.61) and import again."))
+    return number
+
+
+def to_boolean(value) -> bool | None:
+    if _is_blank(value):
+        return None
+    if isinstance(value, bool):
+        return value
+    text = cell_text(value).upper()
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    raise CellError(_("Expected 是 or 否; correct the value and import again."))
+
+
+def to_date(value) -> date | None:
+    if _is_blank(value):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, timedelta | time | bool):
+        raise CellError(_("Not a date; write it as YYYY-MM-DD or YYYYMMDD and import again."))
+    text = cell_text(value).translate(_FULL_WIDTH_DIGITS)
+    try:
+        if len(text) == 8 and text.isdigit():
+            return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        match = _DATE_TEXT.match(text)
+        if match:
+            return date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        pass
+    raise CellError(_("Not a date; write it as YYYY-MM-DD or YYYYMMDD and import again."))
+
+
+def to_list(value) -> list[str]:
+    return [part.strip() for part in _LIST_SEPARATORS.split(cell_text(value)) if part.strip()]
+
+
+def to_json_value(value):
+    """Keep an unknown column's cell in JSON: numbers as numbers, dates as ISO text."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return int(value)
+    if isinstance(value, bool | int | float):
+        return value
+    return cell_text(value)
+
+
+def _convert(column: cols.Column, value):
+    if column.kind == cols.TEXT:
+        return to_text(value)
+    if column.kind == cols.CODE:
+        return to_code(value, column.field)
+    if column.kind == cols.ID_NUMBER:
+        return to_id_number(value)
+    if column.kind == cols.INTEGER:
+        return to_integer(value)
+    if column.kind == cols.MONEY:
+        return to_money(value)
+    if column.kind == cols.DECIMAL:
+        return to_decimal(value)
+    if column.kind == cols.BOOLEAN:
+        return to_boolean(value)
+    if column.kind == cols.DATE:
+        return to_date(value)
+    if column.kind in (cols.LIST, cols.RISK):
+        return to_list(value)
+    raise AssertionError(f"unknown column kind {column.kind}")
+
+
+def _code_description(field_name: str) -> str:
+    return {
+        "household_no": _("household number"),
+        "division_code": _("division code"),
+        "phone": _("phone number"),
+    }.get(field_name, field_name)
+
+
+def parse_row(row_no: int, cells: list, header: HeaderMap) -> tuple[ParsedRow | None, list[Rejection]]:
+    """Convert one row; return it, or None with the reasons it cannot be stored."""
+    values = {"household": {}, "member": {}}
+    rejections: list[Rejection] = []
+
+    def cell(index: int):
+        return cells[index] if index < len(cells) else None
+
+    for field_name, indexes in header.fields.items():
+        column = cols.BY_FIELD[field_name]
+        converted = [] if column.kind == cols.RISK else None
+        is_valid = True
+        for index in indexes:
+            raw = cell(index)
+            try:
+                value = _convert(column, raw)
+                _check_length(column, value)
+            except CellError as error:
+                rejections.append(Rejection(row_no, header.headers[index], cell_text(raw), str(error)))
+                is_valid = False
+                continue
+            if column.kind == cols.RISK:
+                converted.extend(value)
+            else:
+                converted = value
+        if is_valid:
+            values[column.level][field_name] = converted
+
+    rejections.extend(_required_rejections(row_no, values, header))
+    division_code = values["household"].get("division_code")
+    if division_code is not None and not (len(division_code) == 12 and division_code.isdigit()):
+        index = header.fields["division_code"][0]
+        rejections.append(Rejection(row_no, header.headers[index], division_code,
+                                    _("The division code must have 12 digits; correct it and import again.")))
+    if rejections:
+        return None, rejections
+
+    extra = {label: to_json_value(cell(index)) for index, label in header.unknown.items()
+             if not _is_blank(cell(index))}
+    return ParsedRow(row_no, values["household"], values["member"], extra, list(cells)), []
+
+
+def _check_length(column: cols.Column, value) -> None:
+    limit = _MAX_LENGTH.get((column.level, column.field))
+    if limit and isinstance(value, str) and len(value) > limit:
+        raise CellError(_("Longer than %(max)d characters; shorten it and import again.", max=limit))
+
+
+def _required_rejections(row_no: int, values: dict, header: HeaderMap) -> list[Rejection]:
+    found = []
+    for field_name in cols.REQUIRED_FIELDS:
+        column = cols.BY_FIELD[field_name]
+        if field_name not in values[column.level]:
+            continue  # its cell was rejected already
+        if not values[column.level][field_name]:
+            index = header.fields[field_name][0]
+            found.append(Rejection(row_no, header.headers[index], "",
+                                   _("This value is required; fill it in and import again.")))
+    return found
+
+
+def is_footer(cells: list, header: HeaderMap) -> bool:
+    """Return whether the row is a footer such as "合计" or "制表人：…".
+
+    A footer has no key values and at most one filled cell.
+    """
+    keys = [index for field_name in cols.REQUIRED_FIELDS for index in header.fields[field_name]]
+    if any(index < len(cells) and not _is_blank(cells[index]) for index in keys):
+        return False
+    return sum(1 for value in cells if not _is_blank(value)) <= 1
+
+
+def export_date(title_rows: list[list]) -> date | None:
+    """Find the "data as of" date in the title rows, e.g. "（数据截至 2026年11月30日）"."""
+    for cells in title_rows:
+        for value in cells:
+            if isinstance(value, datetime):
+                return value.date()
+            if isinstance(value, date):
+                return value
+            match = _DATE_IN_TITLE.search(cell_text(value).translate(_FULL_WIDTH_DIGITS))
+            if match:
+                try:
+                    return date(int(match[1]), int(match[2]), int(match[3]))
+                except ValueError:
+                    continue
+    return None
+
+
+def parse_table(
+    table: Table,
+    *,
+    max_rows: int,
+    allowed_prefixes: list[str] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> ParsedRegister:
+    """Read every row, convert it and group the rows by household number.
+
+    ``allowed_prefixes`` (division code prefixes) rejects rows outside an uploader's divisions.
+    """
+    parsed = ParsedRegister(header=table.header, export_date=export_date(table.title_rows), households={})
+    rejected_rows_by_household: dict[str, list[int]] = {}
+    for row_no, cells in table.rows:
+        if all(_is_blank(value) for value in cells) or is_footer(cells, table.header):
+            continue
+        parsed.rows_read += 1
+        if parsed.rows_read > max_rows:
+            raise _too_many_rows(max_rows)
+        row, rejections = parse_row(row_no, cells, table.header)
+        if row is not None and allowed_prefixes is not None:
+            rejections = _scope_rejections(row, table.header, allowed_prefixes)
+        if rejections:
+            parsed.rejections.extend(rejections)
+            parsed.rejected_cells[row_no] = list(cells)
+            household_no = _household_no_or_none(cells, table.header)
+            if household_no:
+                rejected_rows_by_household.setdefault(household_no, []).append(row_no)
+        else:
+            parsed.households.setdefault(row.household["household_no"], []).append(row)
+        if progress is not None:
+            progress("reading", row_no, table.total_rows)
+    _reject_mixed_divisions(parsed)
+    reject_households(parsed, {
+        household_no: _("Not imported because row %(rows)s of the same household was rejected; fix that "
+                        "row and import the household again.", rows=", ".join(map(str, row_numbers)))
+        for household_no, row_numbers in rejected_rows_by_household.items()
+    })
+    return parsed
+
+
+def _household_no_or_none(cells: list, header: HeaderMap) -> str | None:
+    index = header.fields["household_no"][0]
+    try:
+        return to_code(cells[index], "household_no") if index < len(cells) else None
+    except CellError:
+        return None
+
+
+def reject_households(parsed: ParsedRegister, reasons: dict[str, str]) -> None:
+    """Reject every remaining row of each household in ``reasons``.
+
+    A household is written whole or not at all, so one rejected row holds back the rest of its household.
+    """
+    column = parsed.header.headers[parsed.header.fields["household_no"][0]]
+    for household_no, reason in reasons.items():
+        for row in parsed.households.pop(household_no, []):
+            parsed.rejections.append(Rejection(row.row, column, household_no, reason))
+            parsed.rejected_cells[row.row] = row.cells
+    parsed.rejections.sort(key=lambda rejection: rejection.row)
+
+
+def _too_many_rows(max_rows: int) -> ImportRejected:
+    return ImportRejected(
+        _("The file has more than %(max)d member rows; split it by county or township and import the parts.",
+          max=max_rows)
+    )
+
+
+def _scope_rejections(row: ParsedRow, header: HeaderMap, prefixes: list[str]) -> list[Rejection]:
+    code = row.household["division_code"]
+    if any(code.startswith(prefix) for prefix in prefixes):
+        return []
+    index = header.fields["division_code"][0]
+    return [Rejection(row.row, header.headers[index], code,
+                      _("This division is outside your divisions; import only households of your own "
+                        "divisions, or ask an administrator of that division."))]
+
+
+def _reject_mixed_divisions(parsed: ParsedRegister) -> None:
+    """Reject every row of a household whose rows give different division codes."""
+    header = parsed.header
+    column = header.headers[header.fields["division_code"][0]]
+    for household_no, rows in list(parsed.households.items()):
+        codes = sorted({row.household["division_code"] for row in rows})
+        if len(codes) == 1:
+            continue
+        reason = _("The rows of household %(household_no)s disagree on the division code (%(codes)s); give "
+                   "every row of the household the same code and import again.",
+                   household_no=household_no, codes=", ".join(codes))
+        for row in rows:
+            parsed.rejections.append(Rejection(row.row, column, row.household["division_code"], reason))
+            parsed.rejected_cells[row.row] = row.cells
+        del parsed.households[household_no]
+
+
+def household_values(rows: list[ParsedRow], header: HeaderMap) -> tuple[dict, list[str]]:
+    """Return the household's columns from its first row, and the headers on which later rows differ."""
+    first = rows[0].household
+    differing = []
+    for field_name, value in first.items():
+        if any(row.household.get(field_name) != value for row in rows[1:]):
+            differing.append(header.headers[header.fields[field_name][0]])
+    return first, differing

@@ -1,0 +1,138 @@
+"""Reading register files (xlsx, xls, ods, csv) as numbered rows of cells.
+
+Excel files are read with python-calamine, which gives numbers as floats and
+date cells as ``date``/``datetime``. CSV files are decoded as UTF-8 (with or
+without a byte order mark), UTF-16 with a byte order mark, or GB18030. GB18030
+is a superset of GBK, the encoding Excel writes on Chinese Windows. Every CSV
+cell is text.
+"""
+
+import codecs
+import csv
+import io
+import itertools
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from python_calamine import CalamineError, CalamineWorkbook
+
+from fieldapp.errors import ImportRejected
+from fieldapp.register.columns import HEADER_SEARCH_ROWS, Column, HeaderMap, find_header
+
+EXCEL_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods")
+CSV_EXTENSIONS = (".csv", ".txt")
+EXTENSIONS = EXCEL_EXTENSIONS + CSV_EXTENSIONS
+
+
+@dataclass
+class Table:
+    """One sheet of a register file, positioned at its header row."""
+
+    header: HeaderMap
+    title_rows: list[list]  # rows above the header, for the export date
+    rows: Iterator[tuple[int, list]]  # (1-based row number in the file, cells) after the header
+    total_rows: int  # rows in the sheet, header and title rows included, for progress
+    sheet_name: str
+
+
+def open_table(path: str, aliases: dict[str, Column]) -> Table:
+    """Open ``path`` and find its header row; raise ``ImportRejected`` when it has none."""
+    extension = os.path.splitext(path)[1].lower()
+    if extension in EXCEL_EXTENSIONS:
+        return _open_workbook(path, aliases)
+    if extension in CSV_EXTENSIONS:
+        return _open_csv(path, aliases)
+    raise ImportRejected(
+        _("The file type %(extension)s is not supported; save the register as .xlsx, .xls or .csv.",
+          extension=extension or "(none)")
+    )
+
+
+def _open_workbook(path: str, aliases: dict[str, Column]) -> Table:
+    try:
+        workbook = CalamineWorkbook.from_path(path)
+    except (CalamineError, OSError, ValueError) as error:
+        raise ImportRejected(
+            _("The file could not be read as an Excel workbook (%(error)s); open it in Excel, save it "
+              "again as .xlsx and import that copy.", error=str(error)[:200])
+        ) from None
+    for sheet_name in workbook.sheet_names:
+        sheet = workbook.get_sheet_by_name(sheet_name)
+        # iter_rows starts at the sheet's first row even when the used range starts lower,
+        # so the n-th row given is row n of the sheet.
+        rows = sheet.iter_rows()
+        top = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
+        total_rows = sheet.end[0] + 1 if sheet.end else 0
+        table = _table_from(top, rows, aliases, total_rows=total_rows, sheet_name=sheet_name)
+        if table is not None:
+            return table
+    raise _no_header()
+
+
+def _open_csv(path: str, aliases: dict[str, Column]) -> Table:
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    text = decode_csv(raw)
+    sample = text[:20_000]
+    reader = csv.reader(io.StringIO(text), delimiter=_guess_delimiter(sample))
+    top = list(itertools.islice(reader, HEADER_SEARCH_ROWS))
+    table = _table_from(top, reader, aliases, total_rows=text.count("\n") + 1, sheet_name="")
+    if table is None:
+        raise _no_header()
+    return table
+
+
+def decode_csv(raw: bytes) -> str:
+    """Decode CSV bytes as UTF-8 (BOM optional), UTF-16 with a BOM, or GB18030."""
+    if raw.startswith(codecs.BOM_UTF8):
+        candidates = [("utf-8", raw[len(codecs.BOM_UTF8):])]
+    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates = [("utf-16", raw)]
+    else:
+        candidates = [("utf-8", raw), ("gb18030", raw)]
+    for encoding, data in candidates:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ImportRejected(
+        _("The CSV file is neither UTF-8 nor GBK text; save it again as \"CSV UTF-8\" and import that copy.")
+    )
+
+
+def _guess_delimiter(sample: str) -> str:
+    """Pick the comma, tab or semicolon that occurs most in the first lines."""
+    head = "\n".join(sample.splitlines()[:HEADER_SEARCH_ROWS])
+    return max((",", "\t", ";"), key=head.count)
+
+
+def _table_from(
+    top: list[list], rest: Iterator[list], aliases, *, total_rows: int, sheet_name: str
+) -> Table | None:
+    header = find_header(top, aliases)
+    if header is None:
+        return None
+    if header.duplicates:
+        raise ImportRejected(
+            _("The header row (row %(row)d) names these columns more than once: %(columns)s. Keep one of "
+              "each and import again.", row=header.row_index + 1, columns=", ".join(header.duplicates))
+        )
+    after_header = top[header.row_index + 1:]
+    numbered = zip(itertools.count(header.row_index + 2), itertools.chain(after_header, rest), strict=False)
+    return Table(
+        header=header,
+        title_rows=top[: header.row_index],
+        rows=numbered,
+        total_rows=total_rows,
+        sheet_name=sheet_name,
+    )
+
+
+def _no_header() -> ImportRejected:
+    return ImportRejected(
+        _("No header row found: the file needs the columns 户编号, 姓名 and 证件号码 (or 身份证号码) in one "
+          "of its first %(rows)d rows. Check that this is the member export of the register.",
+          rows=HEADER_SEARCH_ROWS)
+    )

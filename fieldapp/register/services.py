@@ -1,0 +1,359 @@
+"""Importing a register file: read, check, then insert or update households and members.
+
+Households are matched by 户编号 within the demo or real world, members by
+ID number within their household. Importing the same file twice changes
+nothing. A household in the file loses the members the file no longer lists.
+Households absent from the file are kept, because an export often covers only
+some counties.
+"""
+
+import hashlib
+import logging
+import os
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from sqlalchemy import insert, select
+from sqlalchemy.orm import selectinload
+
+from fieldapp.audit import services as audit
+from fieldapp.db_types import utcnow
+from fieldapp.errors import ImportRejected
+from fieldapp.extensions import db
+from fieldapp.register import columns, parsing, reader, report
+from fieldapp.register.models import Household, Member, RegisterImport
+from fieldapp.register.parsing import ParsedRegister, ParsedRow, Rejection
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+
+# Rejections listed in a message and kept on the import record; the workbook has them all.
+MESSAGE_REJECTIONS = 50
+STORED_REJECTIONS = 1000
+# Household numbers per IN (...) list when loading existing households.
+LOAD_CHUNK = 500
+
+
+@dataclass
+class ImportCounts:
+    households_added: int = 0
+    households_updated: int = 0
+    households_unchanged: int = 0
+    members_added: int = 0
+    members_updated: int = 0
+    members_unchanged: int = 0
+    members_removed: int = 0
+
+
+def import_register(
+    path: str,
+    *,
+    filename: str | None = None,
+    is_demo: bool = False,
+    skip_rejected: bool = False,
+    user=None,
+    allowed_prefixes: list[str] | None = None,
+    report_path: str | None = None,
+    progress: Progress | None = None,
+    register_import: RegisterImport | None = None,
+) -> RegisterImport:
+    """Import the register file at ``path``; flushes, does not commit.
+
+    Any rejected row raises ``ImportRejected`` listing every rejection, and nothing is written,
+    unless ``skip_rejected`` is set: then the other households are imported and the rejected rows
+    are written to ``report_path`` (default ``<input>.rejected.xlsx``). ``allowed_prefixes``
+    limits the households an uploader may write to their own divisions. ``register_import`` is
+    the job record of an upload; without one a new record is added.
+
+    ``progress(stage, done, total)`` is called with stage "reading" per row, "read" once when
+    every row is checked and nothing is written yet, and "writing" per household.
+    """
+    table = reader.open_table(path, header_aliases())
+    parsed = parsing.parse_table(
+        table,
+        max_rows=current_app.config["REGISTER_MAX_ROWS"],
+        allowed_prefixes=allowed_prefixes,
+        progress=progress,
+    )
+    if parsed.rows_read == 0:
+        raise ImportRejected(
+            _("The file has a header row but no member rows below it; check that this is the right file.")
+        )
+    if progress is not None:
+        progress("read", parsed.rows_read, parsed.rows_read)
+    existing = _load_households(list(parsed.households), is_demo)
+    if allowed_prefixes is not None:
+        _reject_households_outside(parsed, existing, allowed_prefixes)
+
+    report_name = None
+    if parsed.rejections:
+        if not skip_rejected:
+            raise ImportRejected(rejection_message(parsed.rejections), parsed.rejections)
+        report_path = report_path or default_report_path(path)
+        report.write_rejections(report_path, parsed.header.headers, parsed.rejections, parsed.rejected_cells)
+        report_name = os.path.basename(report_path)
+
+    record = register_import or RegisterImport(status="writing")
+    record.filename = filename or record.filename or os.path.basename(path)
+    record.sha256 = record.sha256 or file_sha256(path)
+    record.export_date = parsed.export_date
+    record.is_demo = is_demo
+    record.is_skip_rejected = skip_rejected
+    record.imported_by_id = getattr(user, "id", None) or record.imported_by_id
+    record.report_name = report_name
+    db.session.add(record)
+    db.session.flush()
+
+    counts = _write(parsed, existing, is_demo=is_demo, register_import=record, progress=progress)
+    _record_result(record, parsed, counts)
+    db.session.flush()
+    audit.record(
+        "register.import", record, user=user,
+        households_added=counts.households_added, households_updated=counts.households_updated,
+        members_added=counts.members_added, members_updated=counts.members_updated,
+        members_removed=counts.members_removed, rows_rejected=record.rows_rejected, is_demo=is_demo,
+    )
+    return record
+
+
+def header_aliases() -> dict[str, columns.Column]:
+    """Return the header lookup with the names configured in ``REGISTER_HEADER_ALIASES`` added."""
+    return columns.alias_table(current_app.config.get("REGISTER_HEADER_ALIASES"))
+
+
+def recent_imports(user, limit: int) -> list[RegisterImport]:
+    """Return the user's latest imports, newest first."""
+    stmt = (
+        select(RegisterImport)
+        .where(RegisterImport.imported_by_id == user.id, RegisterImport.is_demo == user.is_demo)
+        .order_by(RegisterImport.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.execute(stmt).scalars())
+
+
+def run_checks_after_import(record: RegisterImport):
+    """Re-run the data checks so that suspected problems match the imported data; flushes."""
+    from fieldapp.checks.services import run_checks
+
+    return run_checks(is_demo=record.is_demo, division_prefixes=None)
+
+
+def default_report_path(path: str) -> str:
+    return os.path.splitext(path)[0] + ".rejected.xlsx"
+
+
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _load_households(numbers: list[str], is_demo: bool) -> dict[str, Household]:
+    """Load the households with these numbers and their members, in a few IN queries."""
+    found: dict[str, Household] = {}
+    for start in range(0, len(numbers), LOAD_CHUNK):
+        chunk = numbers[start:start + LOAD_CHUNK]
+        stmt = (
+            select(Household)
+            .where(Household.is_demo == is_demo, Household.household_no.in_(chunk))
+            .options(selectinload(Household.members))
+        )
+        for household in db.session.execute(stmt).scalars():
+            found[household.household_no] = household
+    return found
+
+
+def _reject_households_outside(
+    parsed: ParsedRegister, existing: dict[str, Household], prefixes: list[str]
+) -> None:
+    """Reject a household already registered outside the uploader's divisions."""
+    reasons = {}
+    for number, household in existing.items():
+        if number in parsed.households and not any(household.division_code.startswith(p) for p in prefixes):
+            reasons[number] = _(
+                "Household %(household_no)s is already registered in division %(code)s, outside your "
+                "divisions; ask an administrator of that division to import it.",
+                household_no=number, code=household.division_code,
+            )
+    parsing.reject_households(parsed, reasons)
+
+
+def _write(
+    parsed: ParsedRegister,
+    existing: dict[str, Household],
+    *,
+    is_demo: bool,
+    register_import: RegisterImport,
+    progress: Progress | None,
+) -> ImportCounts:
+    counts = ImportCounts()
+    now = utcnow()
+    total = len(parsed.households)
+    new_households: list[tuple[dict, list[ParsedRow]]] = []
+    for done, (number, rows) in enumerate(parsed.households.items(), start=1):
+        values, differing = parsing.household_values(rows, parsed.header)
+        if differing:
+            parsed.warnings.append(
+                _("Household %(household_no)s: rows %(rows)s disagree on %(columns)s; the first row's values "
+                  "were kept.", household_no=number, rows=", ".join(str(row.row) for row in rows),
+                  columns=", ".join(differing))
+            )
+        values = _with_derived_codes(values)
+        household = existing.get(number)
+        if household is None:
+            new_values = {**values, "is_demo": is_demo, "register_import_id": register_import.id}
+            new_households.append((new_values, rows))
+            counts.households_added += 1
+            counts.members_added += len(rows)
+        else:
+            changed = _assign(household, values)
+            changed = _sync_members(household, rows, parsed, counts) or changed
+            if changed:
+                household.updated_at = now
+                household.register_import_id = register_import.id
+                counts.households_updated += 1
+            else:
+                counts.households_unchanged += 1
+        if progress is not None:
+            progress("writing", done, total)
+    db.session.flush()
+    _insert_households(new_households)
+    return counts
+
+
+def _with_derived_codes(values: dict) -> dict:
+    values = dict(values)
+    code = values["division_code"]
+    values["county_code"] = code[:6] + "000000"
+    values["township_code"] = code[:9] + "000"
+    return values
+
+
+def _insert_households(new_households: list[tuple[dict, list[ParsedRow]]]) -> None:
+    """Insert new households and their members with two multi-row INSERTs.
+
+    The unit of work would insert them one object at a time, which took most of an import's
+    time. Every household dict has the same keys, because they come from the same header.
+    """
+    if not new_households:
+        return
+    inserted = db.session.execute(
+        insert(Household).returning(Household.id, sort_by_parameter_order=True),
+        [values for values, _rows in new_households],
+    )
+    household_ids = inserted.scalars().all()
+    member_values = [
+        {**row.member, "extra": dict(row.extra), "position": position, "source_row": row.row,
+         "household_id": household_id}
+        for household_id, (_values, rows) in zip(household_ids, new_households, strict=True)
+        for position, row in enumerate(rows)
+    ]
+    db.session.execute(insert(Member), member_values)
+
+
+def _assign(record, values: dict) -> bool:
+    """Set the attributes that differ; return whether any did."""
+    changed = False
+    for key, value in values.items():
+        if getattr(record, key) != value:
+            setattr(record, key, value)
+            changed = True
+    return changed
+
+
+def _sync_members(
+    household: Household, rows: list[ParsedRow], parsed: ParsedRegister, counts: ImportCounts
+) -> bool:
+    """Match the file's rows to stored members by ID number; return whether any member changed.
+
+    The n-th row with an ID number matches the n-th stored member with it, so an ID listed twice
+    in one household (a data problem the checks report) stays two members.
+    """
+    stored = defaultdict(list)
+    for member in household.members:
+        stored[member.id_number].append(member)
+    unknown_labels = set(parsed.header.unknown.values())
+    changed = False
+    for position, row in enumerate(rows):
+        candidates = stored.get(row.member["id_number"])
+        if not candidates:
+            household.members.append(
+                Member(**row.member, extra=dict(row.extra), position=position, source_row=row.row)
+            )
+            counts.members_added += 1
+            changed = True
+            continue
+        member = candidates.pop(0)
+        extra = {key: value for key, value in (member.extra or {}).items() if key not in unknown_labels}
+        extra.update(row.extra)
+        if _assign(member, {**row.member, "extra": extra}):
+            counts.members_updated += 1
+            changed = True
+        else:
+            counts.members_unchanged += 1
+        # Order and source row follow the latest file but are not counted as changes.
+        member.position = position
+        member.source_row = row.row
+    for leftovers in stored.values():
+        for member in leftovers:
+            household.members.remove(member)
+            counts.members_removed += 1
+            changed = True
+    return changed
+
+
+def _record_result(record: RegisterImport, parsed: ParsedRegister, counts: ImportCounts) -> None:
+    for key, value in vars(counts).items():
+        setattr(record, key, value)
+    record.status = "done"
+    record.finished_at = utcnow()
+    record.rows_total = parsed.rows_read
+    record.rows_read = parsed.rows_read
+    record.rows_written = sum(len(rows) for rows in parsed.households.values())
+    record.rows_rejected = len({rejection.row for rejection in parsed.rejections})
+    record.rejections = [rejection._asdict() for rejection in parsed.rejections[:STORED_REJECTIONS]]
+    record.message = "\n".join(parsed.warnings[:MESSAGE_REJECTIONS])
+
+
+def summary_lines(record: RegisterImport) -> list[str]:
+    """Describe what an import changed, in the current locale."""
+    lines = [
+        _("Households: %(added)d added, %(updated)d updated, %(unchanged)d unchanged.",
+          added=record.households_added, updated=record.households_updated,
+          unchanged=record.households_unchanged),
+        _("Members: %(added)d added, %(updated)d updated, %(unchanged)d unchanged, %(removed)d removed "
+          "(no longer listed in their household).",
+          added=record.members_added, updated=record.members_updated,
+          unchanged=record.members_unchanged, removed=record.members_removed),
+    ]
+    if record.export_date:
+        lines.append(_("Data as of %(date)s.", date=record.export_date.isoformat()))
+    if record.rows_rejected:
+        lines.append(ngettext("%(num)d row was rejected and not imported.",
+                              "%(num)d rows were rejected and not imported.", record.rows_rejected))
+    return lines
+
+
+def rejection_line(rejection: Rejection) -> str:
+    return _("Row %(row)d, column %(column)s, value \"%(value)s\": %(reason)s",
+             row=rejection.row, column=rejection.column, value=rejection.value, reason=rejection.reason)
+
+
+def rejection_message(rejections: list[Rejection], limit: int = MESSAGE_REJECTIONS) -> str:
+    rows = len({rejection.row for rejection in rejections})
+    lines = [ngettext("%(num)d row of the register file cannot be imported; nothing was imported. Fix the "
+                      "rows below and import again, or import with the rejected rows skipped.",
+                      "%(num)d rows of the register file cannot be imported; nothing was imported. Fix the "
+                      "rows below and import again, or import with the rejected rows skipped.", rows)]
+    lines.extend(rejection_line(rejection) for rejection in rejections[:limit])
+    if len(rejections) > limit:
+        lines.append(_("… and %(count)d more.", count=len(rejections) - limit))
+    return "\n".join(lines)

@@ -1,0 +1,45 @@
+"""Display labels for finding statuses, finding sources and verification outcomes.
+
+Values are lazy strings, so the maps can be imported anywhere and render in the request's locale.
+"""
+
+from flask_babel import lazy_gettext as _l
+
+STATUS_LABELS = {
+    "pending": _l("Pending"),
+    "in_progress": _l("In progress"),
+    "corrected": _l("Corrected"),
+    "closed": _l("Closed"),
+}
+
+SOURCE_LABELS = {
+    "check_rule": _l("Check rule"),
+    "cross_check": _l("Cross-check"),
+    "on_site": _l("On site"),
+}
+
+OUTCOME_LABELS = {
+    "confirmed": _l("Confirmed"),
+    "not_confirmed": _l("Not confirmed"),
+    "explained": _l("Explained"),
+}
+
+
+def label(labels: dict, value: str | None) -> str:
+    """Return the translated label for ``value``, or the value itself when it has none."""
+    if value is None:
+        return ""
+    text = labels.get(value)
+    return str(text) if text is not None else value
+
+
+def status_label(value: str | None) -> str:
+    return label(STATUS_LABELS, value)
+
+
+def source_label(value: str | None) -> str:
+    return label(SOURCE_LABELS, value)
+
+
+def outcome_label(value: str | None) -> str:
+    return label(OUTCOME_LABELS, value)

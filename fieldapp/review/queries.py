@@ -1,0 +1,184 @@
+"""Read-only queries behind the supervisor pages, each limited to the user's scope."""
+
+import math
+from dataclasses import dataclass
+
+from sqlalchemy import Select, case, exists, func, select
+from sqlalchemy.orm import contains_eager, selectinload
+
+from fieldapp.checks.models import SuspectedProblem
+from fieldapp.extensions import db
+from fieldapp.register.models import Household
+from fieldapp.review.models import Finding
+from fieldapp.sampling.models import SampledHousehold, SamplingRound
+from fieldapp.scope import scoped_select
+from fieldapp.visits.models import Visit
+
+PER_PAGE = 50
+# Findings in these statuses still need work. Corrected and closed findings are done.
+OPEN_STATUSES = ("pending", "in_progress")
+
+
+@dataclass
+class Page:
+    items: list
+    page: int
+    pages: int
+    total: int
+
+
+@dataclass
+class RoundSummary:
+    sampling_round: SamplingRound
+    sampled: int
+    visited: int
+
+
+@dataclass
+class SampledRow:
+    sampled_household: SampledHousehold
+    visits: int
+    open_findings: int
+
+
+def paginate(stmt: Select, page: int, per_page: int = PER_PAGE, *, scalars: bool = True) -> Page:
+    """Return one page of ``stmt``'s rows. A page number past the end returns the last page."""
+    total = db.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(1, page), pages)
+    paged = stmt.limit(per_page).offset((page - 1) * per_page)
+    result = db.session.execute(paged)
+    items = result.scalars().all() if scalars else result.all()
+    return Page(items=list(items), page=page, pages=pages, total=total)
+
+
+def _visited_clause():
+    return exists().where(Visit.sampled_household_id == SampledHousehold.id)
+
+
+def rounds_with_counts(user) -> list[RoundSummary]:
+    """Return the rounds in scope, newest first, with their sampled and visited households in scope."""
+    rounds = db.session.scalars(
+        scoped_select(SamplingRound, user).order_by(SamplingRound.created_at.desc(), SamplingRound.id.desc())
+    ).all()
+    if not rounds:
+        return []
+    counts_stmt = (
+        scoped_select(
+            SampledHousehold,
+            user,
+            SampledHousehold.sampling_round_id,
+            func.count(SampledHousehold.id),
+            func.count(case((_visited_clause(), 1))),
+        )
+        .where(SampledHousehold.sampling_round_id.in_([r.id for r in rounds]))
+        .group_by(SampledHousehold.sampling_round_id)
+    )
+    counts = {round_id: (sampled, visited) for round_id, sampled, visited in db.session.execute(counts_stmt)}
+    return [RoundSummary(r, *counts.get(r.id, (0, 0))) for r in rounds]
+
+
+def round_households(sampling_round: SamplingRound, user, *, visited: bool | None, page: int) -> Page:
+    """Return a page of the round's sampled households in scope, by township, village and draw order."""
+    visit_count = (
+        select(func.count(Visit.id))
+        .where(Visit.sampled_household_id == SampledHousehold.id)
+        .scalar_subquery()
+    )
+    open_findings = (
+        select(func.count(Finding.id))
+        .where(Finding.household_id == SampledHousehold.household_id, Finding.status.in_(OPEN_STATUSES))
+        .scalar_subquery()
+    )
+    stmt = (
+        scoped_select(SampledHousehold, user, SampledHousehold, visit_count, open_findings)
+        .where(SampledHousehold.sampling_round_id == sampling_round.id)
+        .options(
+            contains_eager(SampledHousehold.household).selectinload(Household.members),
+            selectinload(SampledHousehold.inspector),
+        )
+        .order_by(Household.township_code, Household.division_code, SampledHousehold.draw_order)
+    )
+    if visited is True:
+        stmt = stmt.where(_visited_clause())
+    elif visited is False:
+        stmt = stmt.where(~_visited_clause())
+    result = paginate(stmt, page, scalars=False)
+    result.items = [SampledRow(sampled, visits, findings) for sampled, visits, findings in result.items]
+    return result
+
+
+def household_visits(sampled_household: SampledHousehold, user) -> list[Visit]:
+    stmt = (
+        scoped_select(Visit, user)
+        .where(Visit.sampled_household_id == sampled_household.id)
+        .options(selectinload(Visit.inspector), selectinload(Visit.photos))
+        .order_by(Visit.received_at, Visit.id)
+    )
+    return list(db.session.scalars(stmt).all())
+
+
+def household_findings(household: Household, user) -> list[Finding]:
+    stmt = (
+        scoped_select(Finding, user)
+        .where(Finding.household_id == household.id)
+        .order_by(Finding.created_at.desc(), Finding.id.desc())
+    )
+    return list(db.session.scalars(stmt).all())
+
+
+def open_suspected_problems(household: Household, user) -> list[SuspectedProblem]:
+    stmt = (
+        scoped_select(SuspectedProblem, user)
+        .where(SuspectedProblem.household_id == household.id, SuspectedProblem.status == "open")
+        .order_by(SuspectedProblem.severity.desc(), SuspectedProblem.id)
+    )
+    return list(db.session.scalars(stmt).all())
+
+
+def visit_findings(visit: Visit, user) -> list[Finding]:
+    stmt = scoped_select(Finding, user).where(Finding.visit_id == visit.id).order_by(Finding.id)
+    return list(db.session.scalars(stmt).all())
+
+
+def township_choices(user) -> list[tuple[str, str]]:
+    """Return (code, name) of the townships that have households in the user's scope."""
+    stmt = (
+        scoped_select(Household, user, Household.township_code, func.min(Household.township))
+        .group_by(Household.township_code)
+        .order_by(Household.township_code)
+    )
+    return [(code, name or code) for code, name in db.session.execute(stmt)]
+
+
+def round_choices(user) -> list[tuple[int, str]]:
+    stmt = scoped_select(SamplingRound, user, SamplingRound.id, SamplingRound.name).order_by(
+        SamplingRound.created_at.desc(), SamplingRound.id.desc()
+    )
+    return [(round_id, name) for round_id, name in db.session.execute(stmt)]
+
+
+def findings_page(
+    user,
+    *,
+    status: str | None = None,
+    township_code: str | None = None,
+    round_id: int | None = None,
+    page: int = 1,
+) -> Page:
+    """Return a page of findings in scope, newest first, filtered by status, township and round.
+
+    A finding belongs to a round when it was opened for one of the round's sampled households.
+    """
+    stmt = scoped_select(Finding, user).options(
+        contains_eager(Finding.household).selectinload(Household.members)
+    )
+    if status:
+        stmt = stmt.where(Finding.status == status)
+    if township_code:
+        stmt = stmt.where(Household.township_code == township_code)
+    if round_id is not None:
+        in_round = select(SampledHousehold.id).where(SampledHousehold.sampling_round_id == round_id)
+        stmt = stmt.where(Finding.sampled_household_id.in_(in_round))
+    stmt = stmt.order_by(Finding.created_at.desc(), Finding.id.desc())
+    return paginate(stmt, page)

@@ -1,0 +1,131 @@
+"""Register files for the tests, in the shape of the monitoring system's member export."""
+
+import csv
+import io
+
+import xlsxwriter
+
+from tests import factories
+
+HEADERS = [
+    "序号", "省(区、市)", "市(地、州、盟)", "县(市、区、旗)", "乡(镇)", "行政村", "行政区划代码", "户编号",
+    "户类型", "监测对象类别", "脱贫年度", "风险是否消除", "致贫返贫风险1", "致贫返贫风险2", "家庭人口数",
+    "年人均纯收入(元)", "工资性收入(元)", "生产经营性收入(元)", "财产性收入(元)", "转移性收入(元)",
+    "生产经营性支出(元)", "合规自付支出(元)", "是否危房户", "是否解决安全饮用水", "是否有卫生厕所",
+    "户联系电话", "帮扶责任人", "帮扶措施", "经度", "纬度", "姓名", "证件类型", "证件号码", "与户主关系",
+    "性别", "出生日期", "民族", "文化程度", "在校生状况", "义务教育阶段未上学原因", "健康状况", "劳动技能",
+    "务工时间(月)", "务工地点", "是否参加城乡居民基本医疗保险", "是否参加大病保险",
+    "是否参加城乡居民基本养老保险", "是否享受低保", "是否特困供养",
+]
+
+TITLE = "全国防止返贫监测信息系统 家庭成员信息导出（数据截至 2026年11月30日）"
+
+VILLAGE = factories.LAODIAN_VILLAGE  # 崔寨村村民委员会, 劳店镇, 阳信县
+OTHER_VILLAGE = factories.SHUIWAN_VILLAGE  # 水落坡镇, 阳信县
+HUIMIN_VILLAGE = factories.HUIMIN_VILLAGE  # 惠民县
+
+_TOWNSHIPS = {
+    VILLAGE: ("阳信县", "劳店镇", "崔寨村村民委员会"),
+    OTHER_VILLAGE: ("阳信县", "水落坡镇", "水落坡村"),
+    HUIMIN_VILLAGE: ("惠民县", "孙武街道", "惠民村"),
+}
+
+RELATIONSHIPS = ["户主", "配偶", "之子", "之女", "之孙子", "之孙女"]
+
+
+def household_rows(number: int, *, village: str = VILLAGE, members: int = 3,
+                   **household_fields) -> list[dict]:
+    """Rows of one household: the household columns repeated, one member per row."""
+    county, township, village_name = _TOWNSHIPS.get(village, ("阳信县", "劳店镇", "某村"))
+    household = {
+        "省(区、市)": "山东省", "市(地、州、盟)": "滨州市", "县(市、区、旗)": county, "乡(镇)": township,
+        "行政村": village_name, "行政区划代码": village, "户编号": f"{village}{number:05d}",
+        "户类型": "脱贫户", "监测对象类别": "", "脱贫年度": 2017.0, "风险是否消除": "",
+        "致贫返贫风险1": "", "致贫返贫风险2": "", "家庭人口数": float(members),
+        "年人均纯收入(元)": 16237.0, "工资性收入(元)": 29226.0, "生产经营性收入(元)": 9742.0,
+        "财产性收入(元)": 0.0, "转移性收入(元)": 9742.0, "生产经营性支出(元)": 0.0, "合规自付支出(元)": 0.0,
+        "是否危房户": "否", "是否解决安全饮用水": "是", "是否有卫生厕所": "是",
+        "户联系电话": "13800007368", "帮扶责任人": "程国佳", "帮扶措施": "教育帮扶、社会帮扶、健康帮扶",
+        "经度": 117.610023, "纬度": 37.570927,
+    }
+    household.update(household_fields)
+    rows = []
+    for index in range(members):
+        sex_digit = 1 if index % 2 == 0 else 2
+        birth = f"{1950 + index * 10}0{1 + index % 9}15"
+        sequence = (number * 7 + index * 2 + sex_digit) % 1000
+        rows.append({
+            **household,
+            "姓名": f"成员{number}-{index}", "证件类型": "居民身份证",
+            "证件号码": factories.id_number(birth, sequence, village[:6]),
+            "与户主关系": RELATIONSHIPS[index % len(RELATIONSHIPS)],
+            "性别": "男" if sex_digit % 2 else "女", "出生日期": birth, "民族": "汉族", "文化程度": "初中",
+            "在校生状况": "", "义务教育阶段未上学原因": "", "健康状况": "健康", "劳动技能": "普通劳动力",
+            "务工时间(月)": 6.0, "务工地点": "县内", "是否参加城乡居民基本医疗保险": "是",
+            "是否参加大病保险": "是",
+            "是否参加城乡居民基本养老保险": "是", "是否享受低保": "否", "是否特困供养": "否",
+        })
+    return rows
+
+
+def numbered(rows: list[dict]) -> list[dict]:
+    return [{**row, "序号": float(index)} for index, row in enumerate(rows, start=1)]
+
+
+def write_xlsx(path, rows: list[dict], *, headers: list[str] | None = None, title_rows: tuple = (TITLE,),
+               numeric_ids: bool = False) -> str:
+    """Write an export: the title rows, the header, then one row per member.
+
+    Floats are written as numbers and everything else as text, as the system exports. With
+    ``numeric_ids`` the ID numbers are written as numbers, as Excel does to a column not formatted as text.
+    """
+    headers = headers or HEADERS
+    workbook = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False})
+    sheet = workbook.add_worksheet("监测对象信息")
+    line = 0
+    for title in title_rows:
+        if title:
+            sheet.write_string(line, 0, title)
+        line += 1
+    for column, header in enumerate(headers):
+        sheet.write_string(line, column, header)
+    for row in rows:
+        line += 1
+        for column, header in enumerate(headers):
+            value = row.get(header, "")
+            is_id = header in ("证件号码", "身份证号码")
+            if numeric_ids and is_id and isinstance(value, str) and value.isdigit():
+                value = float(value)
+            if isinstance(value, float | int):
+                sheet.write_number(line, column, value)
+            elif value != "":
+                sheet.write_string(line, column, str(value))
+    workbook.close()
+    return str(path)
+
+
+def csv_text(rows: list[dict], *, headers: list[str] | None = None, title_rows: tuple = (TITLE,)) -> str:
+    headers = headers or HEADERS
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for title in title_rows:
+        writer.writerow([title] if title else [])
+    writer.writerow(headers)
+    for row in rows:
+        writer.writerow([_csv_cell(row.get(header, "")) for header in headers])
+    return buffer.getvalue()
+
+
+def _csv_cell(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def write_csv(path, rows: list[dict], *, encoding: str = "utf-8", bom: bool = False, **options) -> str:
+    data = csv_text(rows, **options).encode(encoding)
+    if bom:
+        data = b"\xef\xbb\xbf" + data
+    with open(path, "wb") as handle:
+        handle.write(data)
+    return str(path)
