@@ -5,7 +5,7 @@ import secrets
 
 from flask import Flask
 
-from fieldapp import database, web
+from fieldapp import compression, database, web
 from fieldapp.extensions import babel, csrf, db, login_manager, migrate
 
 
@@ -31,6 +31,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     _init_extensions(app)
     web.init_app(app)
+    compression.init_app(app)
     _register_blueprints(app)
     _register_commands(app)
     return app
@@ -65,26 +66,33 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from fieldapp.api.views import bp as api_bp
     from fieldapp.auth.views import bp as auth_bp
+    from fieldapp.checks.views import bp as checks_bp
     from fieldapp.main import bp as main_bp
     from fieldapp.register.views import bp as register_bp
+    from fieldapp.reports.views import bp as reports_bp
     from fieldapp.review.views import bp as review_bp
     from fieldapp.sampling.views import bp as sampling_bp
+    from fieldapp.visits.offline import bp as offline_bp
     from fieldapp.visits.views import bp as visits_bp
 
-    for blueprint in (main_bp, auth_bp, register_bp, sampling_bp, visits_bp, review_bp):
+    for blueprint in (main_bp, auth_bp, register_bp, checks_bp, sampling_bp, visits_bp, review_bp,
+                      reports_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(offline_bp)
+    app.register_blueprint(api_bp)
 
 
 def _register_commands(app: Flask) -> None:
     from fieldapp.auth.cli import create_user
-    from fieldapp.checks.cli import run_checks
+    from fieldapp.checks.cli import import_registry, run_checks
     from fieldapp.divisions.cli import import_divisions
     from fieldapp.register.cli import import_register
     from fieldapp.sampling.cli import sample
     from fieldapp.training.cli import reset_demo, seed_demo
     from fieldapp.visits.cli import load_questionnaires
 
-    for command in (create_user, import_divisions, import_register, run_checks, sample, seed_demo,
-                    reset_demo, load_questionnaires):
+    for command in (create_user, import_divisions, import_register, import_registry, run_checks, sample,
+                    seed_demo, reset_demo, load_questionnaires):
         app.cli.add_command(command)

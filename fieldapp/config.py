@@ -38,6 +38,14 @@ LOCATION_MAX_ACCURACY_M = 100.0
 LOCATION_MAX_DISTANCE_M = 500.0
 LOCATION_MAX_FIX_AGE_S = 120
 
+# Phone sync: sync tokens let a phone send its outbox after the login session has ended.
+API_TOKEN_LIFETIME = timedelta(days=30)
+API_TOKEN_RENEW_BEFORE = timedelta(days=7)  # the page asks for a new token when less is left
+API_VISIT_MAX_BYTES = 1024 * 1024  # largest visit JSON accepted
+PHOTO_CLIENT_MAX_LONG_SIDE = 1600  # phones downscale photos to this long side before storing them
+PHOTO_CLIENT_JPEG_QUALITY = 0.8  # JPEG quality the phone encodes with, 0 to 1
+OFFLINE_PAGE_REFRESH_S = 3600  # saved copies of assigned households' pages older than this are fetched again
+
 # Register import.
 REGISTER_MAX_ROWS = 500_000
 REGISTER_IMPORT_FOLDER = None  # uploads and rejected-rows workbooks; defaults to <instance>/imports
@@ -46,3 +54,26 @@ REGISTER_HEADER_ALIASES: dict = {}  # extra header names, e.g. {"家庭总人口
 
 # Which ID numbers each role sees unmasked.
 UNMASK_ROLES = ("admin",)
+
+# Evidence of corrections: the largest document a supervisor may upload, in bytes.
+EVIDENCE_MAX_BYTES = 20 * 1024 * 1024
+
+# Map tiles. None draws the points on a plain background with a scale, and the map page then
+# loads nothing from another host. Set a URL template with {z}, {x} and {y} (and {s} with
+# MAP_TILE_SUBDOMAINS) to draw tiles; "gcj02" tiles (高德, 腾讯) get points converted for display.
+MAP_TILE_URL = None
+MAP_TILE_ATTRIBUTION = ""
+MAP_TILE_SUBDOMAINS = ""
+MAP_TILE_COORDINATES = "wgs84"  # "wgs84" (also right for 天地图's CGCS2000) or "gcj02"
+MAP_TILE_MAX_ZOOM = 18
+MAP_MAX_POINTS = 5000  # households and visits drawn at most, each
+
+# Exports: files are written by a background job to EXPORT_FOLDER (default <instance>/exports)
+# and deleted after EXPORT_KEEP_HOURS. EXPORT_SYNC runs the job inside the request (tests).
+EXPORT_FOLDER = None
+EXPORT_KEEP_HOURS = 24
+EXPORT_SYNC = False
+
+# 群众认可度: the questionnaire answer that counts a visited household as satisfied.
+SATISFACTION_QUESTION = "satisfaction"
+SATISFIED_VALUES = ("satisfied",)

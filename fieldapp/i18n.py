@@ -1,7 +1,8 @@
 """Language and time zone selection for Flask-Babel.
 
 Chinese (zh_CN) is the default; a user switches to English with the link in
-the page footer, which sets the ``lang`` cookie.
+the page footer, which sets the ``lang`` cookie. Babel parses ``zh_CN`` as
+``zh_Hans_CN`` and finds its catalogue under ``translations/zh_Hans_CN``.
 """
 
 from flask import current_app, request

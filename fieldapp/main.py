@@ -22,7 +22,9 @@ def index():
 def set_language(code: str):
     """Remember the chosen language in a cookie and go back to the page the user was on."""
     target = request.form.get("next") or url_for("main.index")
-    if not target.startswith("/") or target.startswith("//"):
+    # Browsers drop tabs and newlines from a Location and read a backslash as a slash, so
+    # "/\t/evil.example" would lead to another site.
+    if not target.startswith("/") or target.startswith("//") or any(c in target for c in "\\\t\r\n"):
         target = url_for("main.index")
     response = redirect(target)
     if code in current_app.config["LANGUAGES"]:

@@ -78,6 +78,8 @@ def app(tmp_path_factory):
         "UPLOAD_FOLDER": str(tmp_path_factory.mktemp("uploads")),
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": "localhost.localdomain",
+        # Messages are asserted in English; tests of the Chinese default set it back.
+        "BABEL_DEFAULT_LOCALE": "en",
     }
     app = create_app(config)
     app.test_client_class = FreshContextClient

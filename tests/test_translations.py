@@ -1,4 +1,8 @@
-"""The zh_CN catalogue covers every user-visible string in the code and templates."""
+"""The Simplified Chinese catalogue covers every user-visible string, and pages use it.
+
+Babel names the zh_CN locale ``zh_Hans_CN`` and looks its catalogue up under that
+name, so the catalogue folder is ``zh_Hans_CN``.
+"""
 
 import re
 import subprocess
@@ -8,7 +12,7 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
-CATALOGUE = ROOT / "fieldapp" / "translations" / "zh_CN" / "LC_MESSAGES" / "messages.po"
+CATALOGUE = ROOT / "fieldapp" / "translations" / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po"
 
 
 def extract_source_messages(tmp_path) -> set[str]:
@@ -48,3 +52,17 @@ def test_catalogue_placeholders_match():
         source = message.id if isinstance(message.id, str) else message.id[0]
         target = message.string if isinstance(message.string, str) else message.string[0]
         assert set(placeholder.findall(source)) == set(placeholder.findall(target)), source
+
+
+def test_login_page_is_chinese_by_default(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "BABEL_DEFAULT_LOCALE", "zh_CN")
+    text = client.get("/login").get_data(as_text=True)
+    assert "登录" in text
+    assert 'lang="zh-CN"' in text
+
+
+def test_login_page_in_english_after_switch(client):
+    client.set_cookie("lang", "en", domain="localhost.localdomain")
+    text = client.get("/login").get_data(as_text=True)
+    assert "Log in" in text
+    assert "登录" not in text

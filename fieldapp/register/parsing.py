@@ -280,33 +280,24 @@ def _code_description(field_name: str) -> str:
     }.get(field_name, field_name)
 
 
-def parse_row(row_no: int, cells: list, header: HeaderMap) -> tuple[ParsedRow | None, list[Rejection]]:
-    """Convert one row; return it, or None with the reasons it cannot be stored."""
-    values = {"household": {}, "member": {}}
-    rejections: list[Rejection] = []
+def parse_row(row_no: int, cells: list, header: HeaderMap,
+              household_cache: dict | None = None) -> tuple[ParsedRow | None, list[Rejection]]:
+    """Convert one row; return it, or None with the reasons it cannot be stored.
 
-    def cell(index: int):
-        return cells[index] if index < len(cells) else None
+    ``household_cache`` keeps the converted cells of earlier rows, because every row of a
+    household repeats the household cells and most member cells take a few values only:
+    a cell seen before is not converted again.
+    """
+    cache = household_cache if household_cache is not None else {}
+    width = len(header.headers)
+    padded = list(cells) + [None] * (width - len(cells)) if len(cells) < width else cells
 
-    for field_name, indexes in header.fields.items():
-        column = cols.BY_FIELD[field_name]
-        converted = [] if column.kind == cols.RISK else None
-        is_valid = True
-        for index in indexes:
-            raw = cell(index)
-            try:
-                value = _convert(column, raw)
-                _check_length(column, value)
-            except CellError as error:
-                rejections.append(Rejection(row_no, header.headers[index], cell_text(raw), str(error)))
-                is_valid = False
-                continue
-            if column.kind == cols.RISK:
-                converted.extend(value)
-            else:
-                converted = value
-        if is_valid:
-            values[column.level][field_name] = converted
+    household, rejections = _household_fields(row_no, padded, header, cache)
+    member_fields = _level_fields(header, "member", cache)
+    member, member_rejections = _convert_fields(row_no, padded, header, member_fields,
+                                                cache.setdefault("member_cells", {}))
+    values = {"household": household, "member": member}
+    rejections.extend(member_rejections)
 
     rejections.extend(_required_rejections(row_no, values, header))
     division_code = values["household"].get("division_code")
@@ -317,9 +308,98 @@ def parse_row(row_no: int, cells: list, header: HeaderMap) -> tuple[ParsedRow | 
     if rejections:
         return None, rejections
 
-    extra = {label: to_json_value(cell(index)) for index, label in header.unknown.items()
-             if not _is_blank(cell(index))}
+    extra = {label: to_json_value(padded[index]) for index, label in header.unknown.items()
+             if not _is_blank(padded[index])}
     return ParsedRow(row_no, values["household"], values["member"], extra, list(cells)), []
+
+
+def _level_fields(header: HeaderMap, level: str, cache: dict) -> list[tuple[str, cols.Column, list[int]]]:
+    """The fields of a level ("household" or "member"), their columns and cell indexes, kept in ``cache``."""
+    key = f"fields:{level}"
+    fields = cache.get(key)
+    if fields is None:
+        fields = cache[key] = [(name, cols.BY_FIELD[name], indexes) for name, indexes in header.fields.items()
+                               if cols.BY_FIELD[name].level == level]
+    return fields
+
+
+def _household_fields(row_no: int, cells: list, header: HeaderMap,
+                      cache: dict) -> tuple[dict, list[Rejection]]:
+    """Convert the household cells, or copy the outcome of a row with the very same household cells."""
+    fields = _level_fields(header, "household", cache)
+    indexes = cache.get("indexes")
+    if indexes is None:
+        indexes = cache["indexes"] = [index for _name, _column, indexes in fields for index in indexes]
+    # The key holds each cell's type too, since 1, 1.0 and True are equal keys in a dict.
+    key = tuple([(type(cells[index]), cells[index]) for index in indexes])
+    rows = cache.setdefault("rows", {})
+    known = rows.get(key)
+    if known is None:
+        values, rejections = _convert_fields(row_no, cells, header, fields,
+                                             cache.setdefault("household_cells", {}))
+        rows[key] = known = (values, [(rejection.column, rejection.value, rejection.reason)
+                                      for rejection in rejections])
+    values, reasons = known
+    copied = {name: list(value) if isinstance(value, list) else value for name, value in values.items()}
+    return copied, [Rejection(row_no, column, value, reason) for column, value, reason in reasons]
+
+
+def _convert_fields(row_no: int, cells: list, header: HeaderMap, fields: list,
+                    cache: dict | None = None) -> tuple[dict, list[Rejection]]:
+    """Convert the cells of ``fields``; a field with a rejected cell is left out of the values."""
+    values: dict = {}
+    rejections: list[Rejection] = []
+    for field_name, column, indexes in fields:
+        converted = [] if column.kind == cols.RISK else None
+        is_valid = True
+        field_cache = cache.setdefault(field_name, {}) \
+            if cache is not None and field_name not in _UNCACHED_FIELDS else None
+        for index in indexes:
+            raw = cells[index]
+            try:
+                value = _convert_cached(column, raw, field_cache)
+            except CellError as error:
+                rejections.append(Rejection(row_no, header.headers[index], cell_text(raw), str(error)))
+                is_valid = False
+                continue
+            if column.kind == cols.RISK:
+                converted.extend(value)
+            else:
+                converted = value
+        if is_valid:
+            values[field_name] = converted
+    return values, rejections
+
+
+# Fields whose values hardly repeat, so that caching their conversions would only hold memory.
+_UNCACHED_FIELDS = frozenset({"name", "id_number", "birth_date"})
+
+
+def _convert_cached(column: cols.Column, raw, cache: dict | None):
+    """Convert and check one cell, or take the outcome of the same cell from ``cache``.
+
+    The key holds the cell's type too, since ``1``, ``1.0`` and ``True`` are equal keys in a dict.
+    """
+    if cache is None:
+        value = _convert(column, raw)
+        _check_length(column, value)
+        return value
+    key = (type(raw), raw)
+    outcome = cache.get(key, _MISSING)
+    if outcome is _MISSING:
+        try:
+            outcome = _convert(column, raw)
+            _check_length(column, outcome)
+        except CellError as error:
+            outcome = error
+        cache[key] = outcome
+    if isinstance(outcome, CellError):
+        raise outcome
+    # A list (risks, help measures) is copied, so that no two rows share one.
+    return list(outcome) if isinstance(outcome, list) else outcome
+
+
+_MISSING = object()
 
 
 def _check_length(column: cols.Column, value) -> None:
@@ -382,13 +462,14 @@ def parse_table(
     """
     parsed = ParsedRegister(header=table.header, export_date=export_date(table.title_rows), households={})
     rejected_rows_by_household: dict[str, list[int]] = {}
+    household_cache: dict = {}
     for row_no, cells in table.rows:
         if all(_is_blank(value) for value in cells) or is_footer(cells, table.header):
             continue
         parsed.rows_read += 1
         if parsed.rows_read > max_rows:
             raise _too_many_rows(max_rows)
-        row, rejections = parse_row(row_no, cells, table.header)
+        row, rejections = parse_row(row_no, cells, table.header, household_cache)
         if row is not None and allowed_prefixes is not None:
             rejections = _scope_rejections(row, table.header, allowed_prefixes)
         if rejections:
@@ -468,8 +549,9 @@ def _reject_mixed_divisions(parsed: ParsedRegister) -> None:
 def household_values(rows: list[ParsedRow], header: HeaderMap) -> tuple[dict, list[str]]:
     """Return the household's columns from its first row, and the headers on which later rows differ."""
     first = rows[0].household
+    others = [row.household for row in rows[1:] if row.household != first]
     differing = []
     for field_name, value in first.items():
-        if any(row.household.get(field_name) != value for row in rows[1:]):
+        if any(other.get(field_name) != value for other in others):
             differing.append(header.headers[header.fields[field_name][0]])
     return first, differing

@@ -245,8 +245,10 @@ def _insert_households(new_households: list[tuple[dict, list[ParsedRow]]]) -> No
     """
     if not new_households:
         return
+    # Core statements on the tables: the ORM's bulk insert would prepare every row again.
+    households, members = Household.__table__, Member.__table__
     inserted = db.session.execute(
-        insert(Household).returning(Household.id, sort_by_parameter_order=True),
+        insert(households).returning(households.c.id, sort_by_parameter_order=True),
         [values for values, _rows in new_households],
     )
     household_ids = inserted.scalars().all()
@@ -256,7 +258,7 @@ def _insert_households(new_households: list[tuple[dict, list[ParsedRow]]]) -> No
         for household_id, (_values, rows) in zip(household_ids, new_households, strict=True)
         for position, row in enumerate(rows)
     ]
-    db.session.execute(insert(Member), member_values)
+    db.session.execute(insert(members), member_values)
 
 
 def _assign(record, values: dict) -> bool:

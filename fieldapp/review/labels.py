@@ -18,6 +18,25 @@ SOURCE_LABELS = {
     "on_site": _l("On site"),
 }
 
+# Overdue is derived from the deadline, not stored: an open finding whose deadline has passed.
+OVERDUE_LABEL = _l("Overdue")
+
+RECHECK_METHOD_LABELS = {
+    "reinspection": _l("Re-inspection visit"),
+    "supervisor": _l("Supervisor's check"),
+}
+
+TASK_STATUS_LABELS = {
+    "open": _l("Open"),
+    "done": _l("Done"),
+    "cancelled": _l("Cancelled"),
+}
+
+REINSPECTION_RESULT_LABELS = {
+    "confirmed": _l("Correction confirmed"),
+    "reopened": _l("Not corrected, reopened"),
+}
+
 OUTCOME_LABELS = {
     "confirmed": _l("Confirmed"),
     "not_confirmed": _l("Not confirmed"),
@@ -43,3 +62,15 @@ def source_label(value: str | None) -> str:
 
 def outcome_label(value: str | None) -> str:
     return label(OUTCOME_LABELS, value)
+
+
+def recheck_method_label(value: str | None) -> str:
+    return label(RECHECK_METHOD_LABELS, value)
+
+
+def task_status_label(value: str | None) -> str:
+    return label(TASK_STATUS_LABELS, value)
+
+
+def reinspection_result_label(value: str | None) -> str:
+    return label(REINSPECTION_RESULT_LABELS, value)

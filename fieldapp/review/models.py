@@ -54,11 +54,13 @@ def _sql_list(values) -> str:
 
 
 def _transition_clause() -> str:
-    pairs = ["(from_status IS NULL AND to_status = 'pending')"]
-    for from_status, targets in TRANSITIONS.items():
-        if targets:
-            pairs.append(f"(from_status = '{from_status}' AND to_status IN ({_sql_list(targets)}))")
-    return " OR ".join(pairs)
+    """Return SQL that is true only for an allowed (from, to) pair; NULLs compare as empty text.
+
+    COALESCE keeps the check from passing on NULL, which a CHECK constraint would accept.
+    """
+    pairs = [">pending"]
+    pairs += [f"{source}>{target}" for source, targets in TRANSITIONS.items() for target in targets]
+    return f"COALESCE(from_status, '') || '>' || COALESCE(to_status, '') IN ({_sql_list(pairs)})"
 
 
 class Finding(db.Model):
@@ -87,8 +89,10 @@ class Finding(db.Model):
             f"recheck_method IS NULL OR recheck_method IN ({_sql_list(RECHECK_METHODS)})",
             name="recheck_method",
         ),
-        # The findings list sorts newest first and pages through this index.
+        # The findings list sorts newest first and pages through these indexes, with and
+        # without a status filter, so that no page sorts the whole table.
         Index("ix_findings_created_at_id", "created_at", "id"),
+        Index("ix_findings_status_created_at_id", "status", "created_at", "id"),
     )
 
     id: Mapped[int_pk]

@@ -2,21 +2,21 @@
 
 import math
 from dataclasses import dataclass
+from datetime import date
 
-from sqlalchemy import Select, case, exists, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
 from sqlalchemy.orm import contains_eager, selectinload
 
 from fieldapp.checks.models import SuspectedProblem
+from fieldapp.divisions.models import Division
 from fieldapp.extensions import db
 from fieldapp.register.models import Household
-from fieldapp.review.models import Finding
+from fieldapp.review.models import OPEN_STATUSES, Finding
 from fieldapp.sampling.models import SampledHousehold, SamplingRound
-from fieldapp.scope import scoped_select
+from fieldapp.scope import division_prefixes, scoped_select
 from fieldapp.visits.models import Visit
 
 PER_PAGE = 50
-# Findings in these statuses still need work. Corrected and closed findings are done.
-OPEN_STATUSES = ("pending", "in_progress")
 
 
 @dataclass
@@ -142,13 +142,23 @@ def visit_findings(visit: Visit, user) -> list[Finding]:
 
 
 def township_choices(user) -> list[tuple[str, str]]:
-    """Return (code, name) of the townships that have households in the user's scope."""
+    """Return (code, name) of the townships in the user's divisions, from the division list.
+
+    Reading the division list rather than grouping the households keeps this cheap on every
+    page that offers a township filter.
+    """
+    prefixes = division_prefixes(user)
+    if not prefixes:
+        return []
+    wider = [Division.code.startswith(prefix, autoescape=True) for prefix in prefixes if len(prefix) <= 9]
+    # A user of one village sees its township.
+    narrower = [prefix[:9] + "000" for prefix in prefixes if len(prefix) > 9]
     stmt = (
-        scoped_select(Household, user, Household.township_code, func.min(Household.township))
-        .group_by(Household.township_code)
-        .order_by(Household.township_code)
+        select(Division.code, Division.name)
+        .where(Division.level == "township", or_(*wider, Division.code.in_(narrower)))
+        .order_by(Division.code)
     )
-    return [(code, name or code) for code, name in db.session.execute(stmt)]
+    return [(code, name) for code, name in db.session.execute(stmt)]
 
 
 def round_choices(user) -> list[tuple[int, str]]:
@@ -158,23 +168,39 @@ def round_choices(user) -> list[tuple[int, str]]:
     return [(round_id, name) for round_id, name in db.session.execute(stmt)]
 
 
+def overdue_clause(today: date) -> ColumnElement[bool]:
+    """Return the condition for an open finding whose deadline is before ``today``."""
+    return and_(Finding.status.in_(OPEN_STATUSES), Finding.deadline.is_not(None), Finding.deadline < today)
+
+
+def is_overdue(finding: Finding, today: date) -> bool:
+    return finding.status in OPEN_STATUSES and finding.deadline is not None and finding.deadline < today
+
+
 def findings_page(
     user,
     *,
     status: str | None = None,
+    overdue_on: date | None = None,
+    source: str | None = None,
     township_code: str | None = None,
     round_id: int | None = None,
     page: int = 1,
 ) -> Page:
-    """Return a page of findings in scope, newest first, filtered by status, township and round.
+    """Return a page of findings in scope, newest first, filtered by status, source, township and round.
 
-    A finding belongs to a round when it was opened for one of the round's sampled households.
+    ``overdue_on`` keeps only open findings whose deadline is before that day. A finding belongs
+    to a round when it was opened for one of the round's sampled households.
     """
     stmt = scoped_select(Finding, user).options(
         contains_eager(Finding.household).selectinload(Household.members)
     )
     if status:
         stmt = stmt.where(Finding.status == status)
+    if overdue_on is not None:
+        stmt = stmt.where(overdue_clause(overdue_on))
+    if source:
+        stmt = stmt.where(Finding.source == source)
     if township_code:
         stmt = stmt.where(Household.township_code == township_code)
     if round_id is not None:

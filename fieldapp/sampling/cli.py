@@ -1,4 +1,4 @@
-"""``flask sample``."""
+"""``flask sample``: draw a sampling round from the command line and print its allocation."""
 
 import click
 from flask.cli import with_appcontext
@@ -8,43 +8,94 @@ from fieldapp.auth.models import User
 from fieldapp.errors import FieldError
 from fieldapp.extensions import db
 from fieldapp.sampling import services
+from fieldapp.sampling.methods import ALLOCATIONS, METHODS
+from fieldapp.sampling.population import Exclusions
+
+
+def _codes(values) -> list[str]:
+    """Split repeated and comma-separated option values into a list."""
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
 @click.command("sample")
-@click.option("--division", "divisions", multiple=True, required=True,
-              help="12-digit code of a county or township to sample from; repeat for several.")
+@click.option("--division", "--divisions", "divisions", multiple=True, required=True,
+              help="12-digit code of a county or township to sample from; repeat the option or separate "
+                   "codes with commas for several.")
 @click.option("--size", type=int, required=True, help="Number of households to draw.")
 @click.option("--seed", type=int, required=True,
               help=f"Random seed from 0 to {services.SEED_MAX}; the same seed and data draw the same "
                    "households.")
-@click.option("--name", required=True, help="Name of the round.")
+@click.option("--name", help="Name of the round; defaults to one made of the size and seed.")
+@click.option("--method", type=click.Choice(list(METHODS)), default="stratified_srs", show_default=True,
+              help="Draw within a stratum: simple random sample, or probability proportional to each "
+                   "household's severity-weighted problem score.")
+@click.option("--allocation", type=click.Choice(list(ALLOCATIONS)), default="households", show_default=True,
+              help="How the size is shared out over strata: equally, or in proportion to households, "
+                   "suspected problems or the severity-weighted problem score.")
+@click.option("--stratum-level", type=click.Choice(services.STRATUM_LEVELS), default=services.STRATUM_LEVEL,
+              show_default=True, help="Divisions that form the strata.")
+@click.option("--minimum", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Minimum number of households per stratum (all of a smaller stratum).")
+@click.option("--control-share", "control_percent", type=click.IntRange(0, 100), default=0, show_default=True,
+              help="Percentage of each stratum's sample drawn from households without an open suspected "
+                   "problem, as a control group.")
+@click.option("--reserves", type=click.IntRange(0, services.RESERVES_MAX), default=services.DEFAULT_RESERVES,
+              show_default=True, help="Reserve households drawn in order for each stratum.")
+@click.option("--exclude-round", "exclude_rounds", type=int, multiple=True,
+              help="Id of an earlier round whose sampled households are left out; repeat for several.")
+@click.option("--exclude-visited-days", type=click.IntRange(1, services.VISITED_DAYS_MAX),
+              help="Leave out households visited within this many days.")
+@click.option("--exclude-type", "exclude_types", multiple=True,
+              help="Household type (户类型) to leave out, e.g. 脱贫户; repeat for several.")
 @click.option("--demo", is_flag=True, help="Sample the demo households instead of the real ones.")
 @click.option("--assign-to", "inspector_names", multiple=True,
               help="User name of an inspector to share the households among, village by village; "
                    "repeat for several.")
 @with_appcontext
-def sample(divisions, size, seed, name, demo, inspector_names):
-    """Draw a sampling round stratified by township and print its allocation."""
+def sample(divisions, size, seed, name, method, allocation, stratum_level, minimum, control_percent, reserves,
+           exclude_rounds, exclude_visited_days, exclude_types, demo, inspector_names):
+    """Draw a sampling round and print its allocation per stratum."""
     inspectors = _inspectors(inspector_names)
+    options = services.RoundOptions(
+        stratum_level=stratum_level, allocation=allocation, minimum=minimum, control_percent=control_percent,
+        reserves=reserves,
+        exclusions=Exclusions(round_ids=tuple(exclude_rounds), visited_days=exclude_visited_days,
+                              household_types=tuple(exclude_types)),
+    )
     try:
-        sampling_round = services.create_round(name, list(divisions), size, seed, user=None, is_demo=demo)
+        sampling_round = services.create_round(name or f"Sample of {size}, seed {seed}", _codes(divisions),
+                                               size, seed, user=None, is_demo=demo, method=method,
+                                               options=options)
         assigned = services.auto_assign(sampling_round, inspectors, user=None) if inspectors else None
     except FieldError as error:
         db.session.rollback()
         raise click.ClickException(error.message) from None
     db.session.commit()
-
-    click.echo(f"Round {sampling_round.id} \"{sampling_round.name}\": {size} of "
-               f"{sampling_round.population_size} households, seed {seed}.")
-    click.echo(f"{'township':<12}  {'population':>10}  {'drawn':>6}  name")
-    for stratum in sampling_round.parameters["allocation"]:
-        code, population, drawn = stratum["code"], stratum["population"], stratum["allocated"]
-        click.echo(f"{code:<12}  {population:>10}  {drawn:>6}  {stratum['name']}")
+    _print_round(sampling_round, size, seed)
     if assigned is not None:
         click.echo(f"Assigned {assigned.assigned} households.")
         if assigned.villages_without_inspector:
             click.echo("No given inspector covers these villages, so their households are unassigned: "
                        + ", ".join(assigned.villages_without_inspector))
+
+
+def _print_round(sampling_round, size: int, seed: int) -> None:
+    parameters = sampling_round.parameters
+    click.echo(f"Round {sampling_round.id} \"{sampling_round.name}\": {size} of "
+               f"{sampling_round.population_size} households, seed {seed}.")
+    click.echo(f"Method {sampling_round.method}, allocation {parameters['allocation_rule']}, strata by "
+               f"{parameters['stratum_level']}, {parameters['eligible']} eligible households.")
+    click.echo(f"{'stratum':<12}  {'population':>10}  {'drawn':>6}  {'reserves':>8}  {'problems':>8}  "
+               f"{'covered':>7}  name")
+    for stratum in parameters["allocation"]:
+        click.echo(f"{stratum['code']:<12}  {stratum['population']:>10}  {stratum['allocated']:>6}  "
+                   f"{stratum['reserves']:>8}  {stratum['problems']:>8}  {stratum['drawn_problems']:>7}  "
+                   f"{stratum['name']}")
+    total = parameters["problems_total"]
+    if total:
+        click.echo(f"Suspected problems covered: {parameters['problems_drawn']} of {total} "
+                   f"({100 * parameters['problems_drawn'] / total:.1f} %); a uniform sample of the same "
+                   f"size covers {100 * parameters['problems_uniform'] / total:.1f} % on average.")
 
 
 def _inspectors(usernames) -> list[User]:

@@ -17,7 +17,7 @@ from fieldapp.extensions import db
 
 # A sampled household is "active" until a supervisor records that it cannot be visited.
 SAMPLED_STATUSES = ("active", "cannot_visit")
-# Why a sampled household cannot be visited.
+# Reasons a sampled household cannot be visited.
 CANNOT_VISIT_REASONS = ("moved", "nobody_home", "refused", "other")
 
 
@@ -92,7 +92,8 @@ class SampledHousehold(db.Model):
             name="cannot_visit_has_reason",
         ),
         CheckConstraint(
-            "cannot_visit_reason IS NULL OR cannot_visit_reason IN ('moved', 'nobody_home', 'refused', 'other')",
+            "cannot_visit_reason IS NULL "
+            "OR cannot_visit_reason IN ('moved', 'nobody_home', 'refused', 'other')",
             name="cannot_visit_reason",
         ),
     )
@@ -124,7 +125,7 @@ class SampledHousehold(db.Model):
     inspector = relationship("User", foreign_keys=[inspector_id])
     cannot_visit_by = relationship("User", foreign_keys=[cannot_visit_by_id])
     team = relationship("Team")
-    replaces = relationship("SampledHousehold", remote_side=[id], foreign_keys=[replaces_id],
+    replaces = relationship("SampledHousehold", remote_side="SampledHousehold.id", foreign_keys=[replaces_id],
                             back_populates="replaced_by")
     replaced_by = relationship("SampledHousehold", foreign_keys=[replaces_id], back_populates="replaces",
                                uselist=False)
@@ -134,8 +135,9 @@ class SampledHousehold(db.Model):
 class ReserveHousehold(db.Model):
     """One place on a stratum's ordered reserve list.
 
-    A reserve is used at most once: it then points at the sampled household made
-    from it, which in turn points at the household it replaced.
+    A used reserve points at the sampled household made from it, which in turn points
+    at the household it replaced. Replacement takes only unused reserves, and the
+    unique ``sampled_household_id`` lets no two reserves claim the same household.
     """
 
     __tablename__ = "reserve_households"

@@ -1,66 +1,131 @@
-"""Sampling rounds: choosing the population, drawing households and assigning them to inspectors.
+"""Sampling rounds: choosing the population, drawing households, and checking a saved draw.
 
 The population of a round is the households in the chosen counties or
-townships that the user may see, in the user's world (demo or real). Strata
-are townships. A round stores its method, parameters, seed, population size
-and the time the population was read, so the draw can be explained and
-repeated later. No function here draws a saved round again.
+townships that the user may see, in the user's world (demo or real). Strata are
+counties, townships or villages. Exclusions take households out of the frame
+before the draw. A round stores its method, parameters, seed, the time the
+population was read and a fingerprint of the frame, so the draw can be
+explained and repeated. ``verify_round`` repeats it without saving anything.
+No function here draws a saved round again.
 """
 
 import logging
-from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from sqlalchemy import func, insert, or_, select
 
 from fieldapp.audit.services import record
-from fieldapp.auth.models import User, UserDivision
 from fieldapp.db_types import utcnow
-from fieldapp.divisions.models import Division, code_prefix
+from fieldapp.divisions.models import Division
 from fieldapp.errors import FieldError
 from fieldapp.extensions import db
 from fieldapp.register.models import Household
-from fieldapp.sampling.methods import METHODS, Draw
-from fieldapp.sampling.models import SampledHousehold, SamplingRound
+from fieldapp.sampling import methods
+from fieldapp.sampling.assignment import (
+    AutoAssignResult,
+    MoveResult,
+    assign,
+    assignable_inspectors,
+    auto_assign,
+    auto_assign_teams,
+    covers,
+    inspector_prefixes,
+    move_households,
+    round_inspectors,
+    round_villages,
+)
+from fieldapp.sampling.methods import ALLOCATIONS, METHODS, Draw, DrawSpec
+from fieldapp.sampling.models import ReserveHousehold, SampledHousehold, SamplingRound
+from fieldapp.sampling.population import Exclusions, Frame, read_frame, stratum_names
 from fieldapp.scope import division_prefixes, scoped_select
+
+__all__ = [
+    "AutoAssignResult", "Exclusions", "MoveResult", "RoundOptions", "StratumAllocation", "Verification",
+    "assign", "assignable_inspectors", "auto_assign", "auto_assign_teams", "covers", "create_round",
+    "excludable_rounds", "household_types", "inspector_prefixes", "move_households", "preview_round",
+    "round_inspectors", "round_villages", "sampling_divisions", "verify_round",
+]
 
 logger = logging.getLogger(__name__)
 
-SAMPLE_LEVELS = ("county", "township")
+SAMPLE_LEVELS = ("county", "township")  # levels of the divisions a round may be drawn from
+STRATUM_LEVELS = ("county", "township", "village")
 STRATUM_LEVEL = "township"
 SEED_MAX = 2**31 - 1  # the seed column is a 32-bit signed integer on PostgreSQL
 NAME_MAX = 100
+DEFAULT_RESERVES = 5
+RESERVES_MAX = 500
+VISITED_DAYS_MAX = 3650
+
+
+@dataclass(frozen=True)
+class RoundOptions:
+    """Options of a round's draw besides its divisions, size, seed and method."""
+
+    stratum_level: str = STRATUM_LEVEL
+    allocation: str = "households"  # a key of methods.ALLOCATIONS
+    minimum: int = 0
+    control_percent: int = 0
+    reserves: int = DEFAULT_RESERVES
+    exclusions: Exclusions = field(default_factory=Exclusions)
 
 
 @dataclass(frozen=True)
 class StratumAllocation:
     code: str
     name: str
-    population: int
+    population: int  # households in the stratum
     allocated: int
+    eligible: int = 0  # households left after the exclusions
+    problems: int = 0  # open suspected problems of all its households
+    eligible_problems: int = 0
+    score: int = 0  # severity-weighted problem score of the eligible households
+    control: int = 0
+    reserves: int = 0
+    drawn_problems: int = 0  # open suspected problems of the drawn households
+    # Problems a simple random sample of ``allocated`` eligible households covers on average.
+    uniform_problems: float = 0.0
+
+    @property
+    def excluded(self) -> int:
+        return self.population - self.eligible
+
+    def as_dict(self) -> dict:
+        return {
+            "code": self.code, "name": self.name, "population": self.population, "eligible": self.eligible,
+            "problems": self.problems, "eligible_problems": self.eligible_problems, "score": self.score,
+            "allocated": self.allocated, "control": self.control, "reserves": self.reserves,
+            "drawn_problems": self.drawn_problems, "uniform_problems": self.uniform_problems,
+        }
 
 
-@dataclass
-class AutoAssignResult:
-    assigned: int = 0
-    # Village codes whose households stay unassigned because no given inspector covers them.
-    villages_without_inspector: list[str] = field(default_factory=list)
+@dataclass(frozen=True)
+class Verification:
+    """The result of drawing a saved round again on today's data, without saving."""
+
+    is_frame_unchanged: bool  # the frame's fingerprint equals the stored one
+    is_same_sample: bool  # the same households, in the same order, as the original draw
+    is_same_reserves: bool
+    missing: int  # households of the original draw that the new draw does not contain
+    added: int  # households of the new draw that the original does not contain
 
 
 @dataclass
 class _Plan:
     divisions: list[Division]
-    population: dict[str, list[int]]  # stratum code -> household ids
+    frame: Frame
     draw: Draw
     strata: list[StratumAllocation]
+    fingerprint: str
 
     @property
     def population_size(self) -> int:
-        return sum(len(ids) for ids in self.population.values())
+        return self.frame.households
 
 
-# -- choosing divisions and population ---------------------------------------
+# -- choosing divisions, rounds and types -------------------------------------
 
 
 def sampling_divisions(user) -> list[Division]:
@@ -77,6 +142,25 @@ def sampling_divisions(user) -> list[Division]:
     return list(db.session.execute(stmt).scalars())
 
 
+def excludable_rounds(user, is_demo: bool) -> list[SamplingRound]:
+    """Return the rounds whose households a new round may exclude: those in the user's scope, newest first."""
+    if user is None:
+        stmt = select(SamplingRound).where(SamplingRound.is_demo == is_demo)
+    else:
+        stmt = scoped_select(SamplingRound, user)
+    return list(db.session.execute(stmt.order_by(SamplingRound.created_at.desc(), SamplingRound.id.desc()))
+                .scalars())
+
+
+def household_types(user, is_demo: bool) -> list[str]:
+    """Return the household types (户类型) found among the households in the user's scope."""
+    if user is None:
+        stmt = select(Household.household_type).where(Household.is_demo == is_demo)
+    else:
+        stmt = scoped_select(Household, user, Household.household_type)
+    return sorted(value for value in db.session.execute(stmt.distinct()).scalars() if value)
+
+
 def _resolve_divisions(division_codes, user) -> list[Division]:
     codes = list(dict.fromkeys(code.strip() for code in division_codes if code and code.strip()))
     if not codes:
@@ -89,25 +173,7 @@ def _resolve_divisions(division_codes, user) -> list[Division]:
     return [allowed[code] for code in codes]
 
 
-def _read_population(divisions: list[Division], user, is_demo: bool) -> dict[str, list[int]]:
-    columns = (Household.id, Household.township_code)
-    if user is None:
-        stmt = select(*columns).where(Household.is_demo == is_demo)
-    else:
-        stmt = scoped_select(Household, user, *columns)
-    in_divisions = or_(*(Household.division_code.startswith(d.prefix, autoescape=True) for d in divisions))
-    population: dict[str, list[int]] = defaultdict(list)
-    for household_id, township_code in db.session.execute(stmt.where(in_divisions)):
-        population[township_code].append(household_id)
-    return dict(population)
-
-
-def _stratum_names(codes) -> dict[str, str]:
-    rows = db.session.execute(select(Division.code, Division.name).where(Division.code.in_(list(codes))))
-    return dict(rows.all())
-
-
-# -- drawing -------------------------------------------------------------------
+# -- checking a request ----------------------------------------------------------
 
 
 def _check_request(size, seed, *, user, is_demo: bool, method: str) -> None:
@@ -123,207 +189,258 @@ def _check_request(size, seed, *, user, is_demo: bool, method: str) -> None:
         raise FieldError("seed", _("The seed must be a whole number from 0 to %(max)d.", max=SEED_MAX))
 
 
-def _plan(division_codes, size: int, seed: int, *, user, is_demo: bool, method: str) -> _Plan:
-    _check_request(size, seed, user=user, is_demo=is_demo, method=method)
-    divisions = _resolve_divisions(division_codes, user)
-    population = _read_population(divisions, user, is_demo)
-    total = sum(len(ids) for ids in population.values())
-    if total == 0:
+def _check_options(options: RoundOptions, *, user, is_demo: bool) -> None:
+    if options.stratum_level not in STRATUM_LEVELS:
+        raise FieldError("stratum_level", _("Stratum level %(level)s is unknown; use one of %(levels)s.",
+                                            level=options.stratum_level, levels=", ".join(STRATUM_LEVELS)))
+    if options.allocation not in ALLOCATIONS:
+        raise FieldError("allocation", _("Allocation %(allocation)s is unknown; use one of %(allocations)s.",
+                                         allocation=options.allocation, allocations=", ".join(ALLOCATIONS)))
+    if options.minimum is None or options.minimum < 0:
+        raise FieldError("minimum", _("The minimum per stratum must be 0 or more."))
+    if options.control_percent is None or not 0 <= options.control_percent <= 100:
+        raise FieldError("control_percent", _("The control share must be a whole percentage from 0 to 100."))
+    if options.reserves is None or not 0 <= options.reserves <= RESERVES_MAX:
+        raise FieldError("reserves", _("The reserves per stratum must be a whole number from 0 to %(max)d.",
+                                       max=RESERVES_MAX))
+    days = options.exclusions.visited_days
+    if days is not None and not 1 <= days <= VISITED_DAYS_MAX:
+        raise FieldError("exclude_visited_days", _("The number of days must be from 1 to %(max)d, or empty "
+                                                   "to keep visited households.", max=VISITED_DAYS_MAX))
+    visible = {sampling_round.id for sampling_round in excludable_rounds(user, is_demo)}
+    for round_id in options.exclusions.round_ids:
+        if round_id not in visible:
+            raise FieldError("exclude_rounds", _("Round %(id)d was not found among the rounds you may see; "
+                                                 "choose rounds from the list.", id=round_id))
+
+
+def _check_size(frame: Frame, size: int, options: RoundOptions) -> None:
+    if frame.households == 0:
         raise FieldError("divisions", _("The chosen divisions hold no households; import the register "
                                         "or choose other divisions."))
-    if size > total:
+    if size > frame.eligible and frame.eligible == frame.households:
         raise FieldError("size", _("The chosen divisions hold %(population)d households, fewer than the "
                                    "%(size)d requested; ask for at most %(population)d.",
-                                   population=total, size=size))
-    draw = METHODS[method](population, size, seed)
-    names = _stratum_names(population)
-    strata = [
-        StratumAllocation(code, names.get(code, code), len(population[code]), draw.allocation[code])
-        for code in sorted(population)
-    ]
-    return _Plan(divisions, population, draw, strata)
+                                   population=frame.households, size=size))
+    if size > frame.eligible:
+        raise FieldError("size", _("After the exclusions the chosen divisions have %(eligible)d households, "
+                                   "fewer than the %(size)d requested; ask for at most %(eligible)d or "
+                                   "exclude fewer households.", eligible=frame.eligible, size=size))
+    needed = sum(min(options.minimum, len(units)) for units in frame.units.values())
+    if needed > size:
+        raise FieldError("minimum", _("A minimum of %(minimum)d households in each of the %(strata)d strata "
+                                      "needs %(needed)d households, more than the %(size)d requested; lower "
+                                      "the minimum or draw more households.", minimum=options.minimum,
+                                      strata=len(frame.units), needed=needed, size=size))
 
 
-def preview_round(division_codes, size: int, seed: int, *, user, is_demo: bool) -> list[StratumAllocation]:
-    """Return the allocation per township that ``create_round`` would make, without saving anything."""
-    return _plan(division_codes, size, seed, user=user, is_demo=is_demo, method="stratified_srs").strata
+# -- drawing -------------------------------------------------------------------------
+
+
+def _plan(divisions: list[Division], size: int, seed: int, *, user, is_demo: bool, method: str,
+          options: RoundOptions, as_of: datetime) -> _Plan:
+    frame = read_frame(divisions, options.stratum_level, options.exclusions, user=user, is_demo=is_demo,
+                       as_of=as_of)
+    _check_size(frame, size, options)
+    spec = DrawSpec(size=size, method=method, allocation=options.allocation, minimum=options.minimum,
+                    control_percent=options.control_percent, reserves=options.reserves)
+    draw = methods.draw(frame.units, spec, seed)
+    return _Plan(divisions, frame, draw, _strata(frame, draw), methods.frame_fingerprint(frame.units))
+
+
+def _strata(frame: Frame, draw: Draw) -> list[StratumAllocation]:
+    drawn = {household_id for household_id, _code in draw.households}
+    drawn_problems = {code: sum(unit.problems for unit in frame.units[code] if unit.id in drawn)
+                      for code in frame.figures}
+    reserves: dict[str, int] = dict.fromkeys(frame.figures, 0)
+    for reserve in draw.reserves:
+        reserves[reserve.stratum_code] += 1
+    names = stratum_names(frame.figures)
+
+    strata = []
+    for code in sorted(frame.figures):
+        figures = frame.figures[code]
+        allocated = draw.allocation.get(code, 0)
+        uniform = allocated * figures.eligible_problems / figures.eligible if figures.eligible else 0.0
+        strata.append(StratumAllocation(
+            code=code, name=names.get(code, code), population=figures.households, allocated=allocated,
+            eligible=figures.eligible, problems=figures.problems, eligible_problems=figures.eligible_problems,
+            score=figures.eligible_score, control=draw.control.get(code, 0), reserves=reserves[code],
+            drawn_problems=drawn_problems[code], uniform_problems=round(uniform, 2),
+        ))
+    return strata
+
+
+def preview_round(division_codes, size: int, seed: int, *, user, is_demo: bool,
+                  method: str = "stratified_srs",
+                  options: RoundOptions | None = None) -> list[StratumAllocation]:
+    """Return the allocation per stratum that ``create_round`` would make, without saving anything."""
+    options = options or RoundOptions()
+    _check_request(size, seed, user=user, is_demo=is_demo, method=method)
+    _check_options(options, user=user, is_demo=is_demo)
+    divisions = _resolve_divisions(division_codes, user)
+    return _plan(divisions, size, seed, user=user, is_demo=is_demo, method=method, options=options,
+                 as_of=utcnow()).strata
 
 
 def create_round(name: str, division_codes, size: int, seed: int, *, user, is_demo: bool = False,
-                 method: str = "stratified_srs") -> SamplingRound:
-    """Draw a sample and save it as a new round with its households; flushes, does not commit.
+                 method: str = "stratified_srs", options: RoundOptions | None = None) -> SamplingRound:
+    """Draw a sample and its reserves and save them as a new round; flushes, does not commit.
 
     ``user`` None (the command line) samples any division; otherwise the population is
     limited to the user's scope.
     """
+    options = options or RoundOptions()
     name = (name or "").strip()
     if not name:
         raise FieldError("name", _("Give the round a name."))
     if len(name) > NAME_MAX:
         raise FieldError("name", _("The name has %(length)d characters; use at most %(max)d.",
                                    length=len(name), max=NAME_MAX))
+    _check_request(size, seed, user=user, is_demo=is_demo, method=method)
+    _check_options(options, user=user, is_demo=is_demo)
+    divisions = _resolve_divisions(division_codes, user)
     snapshot_at = utcnow()
-    plan = _plan(division_codes, size, seed, user=user, is_demo=is_demo, method=method)
+    plan = _plan(divisions, size, seed, user=user, is_demo=is_demo, method=method, options=options,
+                 as_of=snapshot_at)
 
     sampling_round = SamplingRound(
-        name=name,
-        is_demo=is_demo,
-        method=method,
-        parameters={
-            "divisions": [division.code for division in plan.divisions],
-            "size": size,
-            "stratum_level": STRATUM_LEVEL,
-            "allocation": [
-                {"code": s.code, "name": s.name, "population": s.population, "allocated": s.allocated}
-                for s in plan.strata
-            ],
-        },
-        seed=seed,
-        snapshot_at=snapshot_at,
-        population_size=plan.population_size,
+        name=name, is_demo=is_demo, method=method, seed=seed, snapshot_at=snapshot_at,
+        parameters=_parameters(plan, size, options), population_size=plan.population_size,
         created_by_id=getattr(user, "id", None),
     )
-    sampling_round.sampled_households = [
-        SampledHousehold(household_id=household_id, stratum_code=stratum_code, draw_order=order)
-        for order, (household_id, stratum_code) in enumerate(plan.draw.households, start=1)
-    ]
     db.session.add(sampling_round)
     db.session.flush()
+    _write_draw(sampling_round, plan.draw)
 
     record("sampling.create_round", sampling_round, user=user, method=method, size=size, seed=seed,
-           population=plan.population_size, divisions=sampling_round.parameters["divisions"])
-    logger.info("sampling round %s drawn: %d of %d households, method %s, seed %d",
-                sampling_round.id, size, plan.population_size, method, seed)
+           population=plan.population_size, eligible=plan.frame.eligible,
+           divisions=sampling_round.parameters["divisions"], stratum_level=options.stratum_level,
+           allocation=options.allocation, reserves=len(plan.draw.reserves))
+    logger.info("sampling round %s drawn: %d of %d eligible households (%d in the divisions), method %s, "
+                "allocation %s, seed %d, %d reserves", sampling_round.id, size, plan.frame.eligible,
+                plan.population_size, method, options.allocation, seed, len(plan.draw.reserves))
     return sampling_round
 
 
-# -- assignment ----------------------------------------------------------------
+def _parameters(plan: _Plan, size: int, options: RoundOptions) -> dict:
+    drawn = sum(stratum.drawn_problems for stratum in plan.strata)
+    uniform = sum(stratum.uniform_problems for stratum in plan.strata)
+    return {
+        "divisions": [division.code for division in plan.divisions],
+        "size": size,
+        "stratum_level": options.stratum_level,
+        "allocation_rule": options.allocation,
+        "minimum": options.minimum,
+        "control_percent": options.control_percent,
+        "reserves": options.reserves,
+        "exclusions": options.exclusions.as_parameters(),
+        "frame_sha256": plan.fingerprint,
+        "eligible": plan.frame.eligible,
+        "problems_total": plan.frame.problems,
+        "problems_drawn": drawn,
+        "problems_uniform": round(uniform, 2),
+        "allocation": [stratum.as_dict() for stratum in plan.strata],
+    }
 
 
-def assignable_inspectors(is_demo: bool) -> list[User]:
-    """Return the active inspectors of one world (demo or real), by user name."""
-    stmt = (
-        select(User)
-        .where(User.role == "inspector", User.is_demo == is_demo, User.is_active_account.is_(True))
-        .order_by(User.username)
+def _write_draw(sampling_round: SamplingRound, draw: Draw) -> None:
+    """Insert the drawn households and the reserve lists with one multi-row insert each."""
+    sampled_rows = [
+        {"sampling_round_id": sampling_round.id, "household_id": household_id, "stratum_code": code,
+         "draw_order": order, "is_control": household_id in draw.control_ids, "status": "active",
+         "cannot_visit_note": ""}
+        for order, (household_id, code) in enumerate(draw.households, start=1)
+    ]
+    # Core inserts of the tables: the ORM's bulk path would add a third to the time of a large round.
+    if sampled_rows:
+        db.session.execute(insert(SampledHousehold.__table__), sampled_rows)
+    reserve_rows = [
+        {"sampling_round_id": sampling_round.id, "household_id": reserve.household_id,
+         "stratum_code": reserve.stratum_code, "reserve_order": reserve.reserve_order,
+         "is_control": reserve.is_control}
+        for reserve in draw.reserves
+    ]
+    if reserve_rows:
+        db.session.execute(insert(ReserveHousehold.__table__), reserve_rows)
+    db.session.expire(sampling_round, ["sampled_households", "reserves"])
+
+
+# -- repeating a saved draw -------------------------------------------------------------
+
+
+def round_options(sampling_round: SamplingRound) -> RoundOptions:
+    """Return the options a round was drawn with; older rounds get the old defaults."""
+    parameters = sampling_round.parameters or {}
+    exclusions = parameters.get("exclusions") or {}
+    return RoundOptions(
+        stratum_level=parameters.get("stratum_level", STRATUM_LEVEL),
+        allocation=parameters.get("allocation_rule", "households"),
+        minimum=parameters.get("minimum", 0),
+        control_percent=parameters.get("control_percent", 0),
+        reserves=parameters.get("reserves", 0),
+        exclusions=Exclusions(
+            round_ids=tuple(exclusions.get("rounds", ())),
+            visited_days=exclusions.get("visited_days"),
+            household_types=tuple(exclusions.get("household_types", ())),
+        ),
     )
-    return list(db.session.execute(stmt).scalars())
 
 
-def inspector_prefixes(inspectors: list[User]) -> dict[int, list[str]]:
-    """Return each inspector's division code prefixes, read in one query."""
-    prefixes: dict[int, list[str]] = {inspector.id: [] for inspector in inspectors}
-    rows = db.session.execute(
-        select(UserDivision.user_id, Division.code, Division.level)
-        .join(Division, UserDivision.division_code == Division.code)
-        .where(UserDivision.user_id.in_(list(prefixes)))
+def verify_round(sampling_round: SamplingRound, *, user) -> Verification:
+    """Draw a saved round again on the current data, as of its snapshot time, and compare; saves nothing.
+
+    The user's divisions must include every division of the round, so that the frame
+    is the whole frame the round was drawn from.
+    """
+    parameters = sampling_round.parameters or {}
+    codes = parameters.get("divisions", [])
+    allowed = {division.code: division for division in sampling_divisions(user)}
+    missing_codes = [code for code in codes if code not in allowed]
+    if missing_codes:
+        raise FieldError("divisions", _("The round includes divisions outside yours (%(codes)s), so only an "
+                                        "administrator whose divisions include them can repeat its draw.",
+                                        codes=", ".join(missing_codes)))
+    options = round_options(sampling_round)
+    frame = read_frame([allowed[code] for code in codes], options.stratum_level, options.exclusions,
+                       user=user, is_demo=sampling_round.is_demo, as_of=sampling_round.snapshot_at)
+    spec = DrawSpec(size=parameters.get("size", 0), method=sampling_round.method,
+                    allocation=options.allocation, minimum=options.minimum,
+                    control_percent=options.control_percent, reserves=options.reserves)
+    try:
+        draw = methods.draw(frame.units, spec, sampling_round.seed)
+    except ValueError:
+        draw = Draw({}, [])
+
+    original = db.session.execute(
+        select(SampledHousehold.household_id)
+        .where(SampledHousehold.sampling_round_id == sampling_round.id,
+               SampledHousehold.replaces_id.is_(None))
+        .order_by(SampledHousehold.draw_order)
+    ).scalars().all()
+    original_reserves = db.session.execute(
+        select(ReserveHousehold.stratum_code, ReserveHousehold.reserve_order, ReserveHousehold.household_id)
+        .where(ReserveHousehold.sampling_round_id == sampling_round.id)
+        .order_by(ReserveHousehold.stratum_code, ReserveHousehold.reserve_order)
+    ).all()
+    again = [household_id for household_id, _code in draw.households]
+    again_reserves = sorted((r.stratum_code, r.reserve_order, r.household_id) for r in draw.reserves)
+    return Verification(
+        is_frame_unchanged=methods.frame_fingerprint(frame.units) == parameters.get("frame_sha256"),
+        is_same_sample=list(original) == again,
+        is_same_reserves=[tuple(row) for row in original_reserves] == again_reserves,
+        missing=len(set(original) - set(again)),
+        added=len(set(again) - set(original)),
     )
-    for user_id, code, level in rows:
-        prefixes[user_id].append(code_prefix(code, level))
-    return prefixes
 
 
-def covers(prefixes: list[str], division_code: str) -> bool:
-    return any(division_code.startswith(prefix) for prefix in prefixes)
-
-
-def _check_inspector(inspector: User, is_demo: bool) -> None:
-    if inspector.role != "inspector":
-        raise FieldError("inspector", _("User %(user)s is not an inspector; choose an inspector.",
-                                        user=inspector.username))
-    if not inspector.is_active_account:
-        raise FieldError("inspector", _("Inspector %(user)s is deactivated; choose an active inspector.",
-                                        user=inspector.username))
-    if bool(inspector.is_demo) != bool(is_demo):
-        raise FieldError("inspector", _("Inspector %(user)s cannot visit this round: training accounts visit "
-                                        "only demo rounds, and real accounts only real rounds.",
-                                        user=inspector.username))
-
-
-def _set_inspector(sampled: SampledHousehold, inspector: User | None, *, user, automatic: bool) -> None:
-    previous_id = sampled.inspector_id
-    sampled.inspector = inspector
-    sampled.inspector_id = inspector.id if inspector is not None else None
-    sampled.assigned_at = utcnow() if inspector is not None else None
-    record("sampling.assign", sampled, user=user, sampling_round_id=sampled.sampling_round_id,
-           inspector_id=sampled.inspector_id, previous_inspector_id=previous_id, automatic=automatic)
-
-
-def assign(sampled_household: SampledHousehold, inspector: User | None, *, user) -> None:
-    """Give the household to ``inspector``, or take it back when ``inspector`` is None; flushes.
-
-    The inspector must be an active inspector of the round's world whose divisions
-    include the household's village. A household already visited keeps its inspector.
-    """
-    if inspector is not None:
-        _check_inspector(inspector, sampled_household.sampling_round.is_demo)
-        village = sampled_household.household.division_code
-        if not covers(inspector_prefixes([inspector])[inspector.id], village):
-            raise FieldError("inspector", _("Inspector %(user)s may not visit households in village "
-                                            "%(village)s; choose an inspector whose divisions include it.",
-                                            user=inspector.username, village=village))
-    new_id = inspector.id if inspector is not None else None
-    if new_id == sampled_household.inspector_id:
-        return
-    if sampled_household.visits:
-        raise FieldError("inspector", _("This household has already been visited, so its inspector "
-                                        "can no longer change."))
-    _set_inspector(sampled_household, inspector, user=user, automatic=False)
-    db.session.flush()
-
-
-def _households_with_village(sampling_round: SamplingRound, user) -> list[tuple[SampledHousehold, str]]:
-    """Return the round's households in the user's scope, or all for ``user`` None, with their villages."""
-    columns = (SampledHousehold, Household.division_code)
-    in_round = SampledHousehold.sampling_round_id == sampling_round.id
-    if user is None:
-        stmt = select(*columns).join(Household, SampledHousehold.household_id == Household.id)
-    else:
-        stmt = scoped_select(SampledHousehold, user, *columns)
-    stmt = stmt.where(in_round).order_by(SampledHousehold.draw_order)
-    return [(sampled, village) for sampled, village in db.session.execute(stmt)]
-
-
-def auto_assign(sampling_round: SamplingRound, inspectors: list[User], *, user) -> AutoAssignResult:
-    """Assign the round's unassigned households, keeping each village with one inspector; flushes.
-
-    Villages go in order of size, largest first. Each goes to the inspector with
-    the fewest households in the round so far among those whose divisions include
-    it, unless exactly one of these inspectors already has households there.
-    Households assigned before are kept as they are, and only households in the user's
-    scope are assigned (every household of the round for ``user`` None, the command line).
-    """
-    for inspector in inspectors:
-        _check_inspector(inspector, sampling_round.is_demo)
-    prefixes = inspector_prefixes(inspectors)
-    by_id = {inspector.id: inspector for inspector in inspectors}
-
-    load: Counter[int] = Counter()
-    owners: dict[str, set[int]] = defaultdict(set)
-    villages: dict[str, list[SampledHousehold]] = defaultdict(list)
-    for sampled, village in _households_with_village(sampling_round, user):
-        if sampled.inspector_id is None:
-            villages[village].append(sampled)
-        elif sampled.inspector_id in by_id:
-            load[sampled.inspector_id] += 1
-            owners[village].add(sampled.inspector_id)
-
-    result = AutoAssignResult()
-    for village in sorted(villages, key=lambda code: (-len(villages[code]), code)):
-        eligible = [inspector for inspector in inspectors if covers(prefixes[inspector.id], village)]
-        if not eligible:
-            result.villages_without_inspector.append(village)
-            continue
-        owner_ids = owners[village] & {inspector.id for inspector in eligible}
-        if len(owner_ids) == 1:
-            chosen = by_id[owner_ids.pop()]
-        else:
-            chosen = min(eligible, key=lambda inspector: (load[inspector.id], inspector.username))
-        for sampled in villages[village]:
-            _set_inspector(sampled, chosen, user=user, automatic=True)
-        load[chosen.id] += len(villages[village])
-        result.assigned += len(villages[village])
-    db.session.flush()
-    logger.info("sampling round %s: %d households assigned automatically, %d villages without an inspector",
-                sampling_round.id, result.assigned, len(result.villages_without_inspector))
-    return result
+def round_counts(round_ids: list[int], user) -> dict[int, tuple[int, int]]:
+    """Return (active households, assigned) per round, counting only households in the user's scope."""
+    if not round_ids:
+        return {}
+    stmt = scoped_select(
+        SampledHousehold, user, SampledHousehold.sampling_round_id,
+        func.count(SampledHousehold.id), func.count(SampledHousehold.inspector_id),
+    ).where(SampledHousehold.sampling_round_id.in_(round_ids), SampledHousehold.status == "active")
+    stmt = stmt.group_by(SampledHousehold.sampling_round_id)
+    return {round_id: (count, assigned) for round_id, count, assigned in db.session.execute(stmt)}

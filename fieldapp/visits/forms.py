@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
 
+from fieldapp.review import reinspection
 from fieldapp.visits import questionnaires
 from fieldapp.visits.questionnaires import Field, localized
 from fieldapp.visits.services import (
@@ -49,8 +50,16 @@ class VisitForm(FlaskForm):
 
 def submission_from_request(form, files, questionnaire, household) -> VisitSubmission:
     """Build a ``VisitSubmission`` from a posted ``MultiDict`` form and its files."""
+    uploads = _photo_uploads(files, questionnaire.definition)
+    return submission_from_form(form, uploads, questionnaire, household)
+
+
+def submission_from_form(form, uploads: list[PhotoUpload], questionnaire, household) -> VisitSubmission:
+    """Build a ``VisitSubmission`` from a ``MultiDict`` of the visit form's fields and its photos.
+
+    The sync API sends the fields the form would post, with photos declared but not yet sent.
+    """
     definition = questionnaire.definition
-    uploads = _photo_uploads(files, definition)
     photo_counts: dict[str, int] = {}
     for upload in uploads:
         if upload.question_key is not None:
@@ -71,6 +80,7 @@ def submission_from_request(form, files, questionnaire, household) -> VisitSubmi
         outcomes=outcomes,
         onsite_problems=_onsite_problems(form),
         photos=uploads,
+        reinspection_fields=reinspection.submission_fields(form),
         errors=errors,
     )
 
@@ -96,9 +106,14 @@ def parse_timestamp(raw: str | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def photo_question_keys(definition: dict) -> list[str]:
+    """Return the keys of the photo questions, whose form fields take photos like ``photos`` does."""
+    return [q["key"] for s in definition["sections"] if not s.get("repeat")
+            for q in s["questions"] if q["type"] == "photo"]
+
+
 def _photo_uploads(files, definition: dict) -> list[PhotoUpload]:
-    photo_keys = [q["key"] for s in definition["sections"] if not s.get("repeat")
-                  for q in s["questions"] if q["type"] == "photo"]
+    photo_keys = photo_question_keys(definition)
     uploads = []
     for field_name, question_key in [(key, key) for key in photo_keys] + [(GENERAL_PHOTO_FIELD, None)]:
         index = 0

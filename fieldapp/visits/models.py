@@ -65,6 +65,10 @@ class Visit(db.Model):
 
     # Photos the phone declared for this visit; the visit is complete when all have arrived.
     photos_expected: Mapped[int] = mapped_column(Integer, default=0)
+    # One entry per declared photo: its client UUID, SHA-256, form field, position in the field,
+    # question key and the EXIF capture time and position the phone read. A photo is stored only
+    # when its bytes match the declared SHA-256.
+    photo_manifest: Mapped[list] = mapped_column(JSON, default=list)
 
     sampled_household = relationship("SampledHousehold", back_populates="visits")
     household = relationship("Household")
@@ -77,6 +81,7 @@ class Visit(db.Model):
 
     @property
     def is_complete(self) -> bool:
+        """Tell whether every declared photo has arrived."""
         return len(self.photos) >= self.photos_expected
 
 

@@ -18,6 +18,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from fieldapp.audit.services import record
 from fieldapp.checks.models import SuspectedProblem
@@ -25,6 +26,8 @@ from fieldapp.checks.services import problem_detail, rule_name
 from fieldapp.db_types import utcnow
 from fieldapp.errors import Conflict, FieldError
 from fieldapp.extensions import db
+from fieldapp.register.models import Household
+from fieldapp.review import reinspection
 from fieldapp.review.services import open_finding
 from fieldapp.sampling.models import SampledHousehold
 from fieldapp.scope import scoped_select
@@ -63,13 +66,27 @@ CROSS_CHECK_RULE_PREFIX = "cross_"
 
 @dataclass
 class PhotoUpload:
-    """One uploaded file: the form field it came in, its position there, and its bytes."""
+    """One photo of a visit: the form field it came in, its position there, and its bytes.
+
+    A photo sent with the form has ``data``. A photo the sync API declares in the visit's
+    manifest has no ``data`` yet: it carries the ``client_uuid`` and ``sha256`` its upload must
+    match, and the EXIF capture time and position the phone read before downscaling it.
+    """
 
     field: str
     index: int
     filename: str
-    data: bytes
+    data: bytes | None
     question_key: str | None = None
+    client_uuid: str | None = None
+    sha256: str | None = None
+    taken_at: datetime | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+    def __post_init__(self):
+        if self.sha256 is None and self.data is not None:
+            self.sha256 = hashlib.sha256(self.data).hexdigest()
 
 
 @dataclass
@@ -105,6 +122,8 @@ class VisitSubmission:
     outcomes: list[Outcome] = field(default_factory=list)
     onsite_problems: list[OnSiteProblem] = field(default_factory=list)
     photos: list[PhotoUpload] = field(default_factory=list)
+    # The re-inspection task and per-finding results of a re-inspection visit, as posted.
+    reinspection_fields: dict[str, str] = field(default_factory=dict)
     # Errors found while parsing the request, by field key.
     errors: dict[str, str] = field(default_factory=dict)
 
@@ -149,15 +168,32 @@ def open_problems(household_id: int, user) -> list[SuspectedProblem]:
     ))
 
 
+def assigned_households(user) -> list[SampledHousehold]:
+    """Return the sampled households assigned to ``user``, by village and draw order, with their visits."""
+    stmt = (
+        scoped_select(SampledHousehold, user)
+        .where(SampledHousehold.inspector_id == user.id, SampledHousehold.status == "active")
+        .options(
+            selectinload(SampledHousehold.household).selectinload(Household.members),
+            selectinload(SampledHousehold.visits),
+            selectinload(SampledHousehold.sampling_round),
+        )
+        .order_by(Household.village, SampledHousehold.draw_order)
+    )
+    return list(db.session.scalars(stmt))
+
+
 def submit_visit(sampled: SampledHousehold, submission: VisitSubmission, *, user) -> SubmitResult:
     """Store a visit for ``sampled`` once per client UUID. Flushes, no commit.
 
-    Aborts with 404 unless ``user`` is the inspector assigned to ``sampled``. Raises
+    Aborts with 404 unless ``user`` is the inspector assigned to ``sampled``, or the inspector of
+    the re-inspection task the submission names. Raises
     ``VisitRejected`` with every field error, or ``Conflict`` when the client UUID was already
     used for different content. The caller commits, and on a failed commit deletes
     ``SubmitResult.written_files``.
     """
-    if sampled.inspector_id is None or sampled.inspector_id != user.id:
+    task = reinspection.submission_task(sampled, submission.reinspection_fields, user)
+    if task is None and (sampled.inspector_id is None or sampled.inspector_id != user.id):
         abort(404)
     client_uuid = normalize_uuid(submission.client_uuid)
     if client_uuid is None:
@@ -166,6 +202,8 @@ def submit_visit(sampled: SampledHousehold, submission: VisitSubmission, *, user
             "and fill the visit in again.", value=submission.client_uuid or "-",
         )})
     submission.client_uuid = client_uuid
+    for upload in submission.photos:
+        upload.client_uuid = upload.client_uuid or photo_client_uuid(client_uuid, upload.field, upload.index)
     content_sha256 = content_hash(sampled, submission, user)
 
     stored = _stored_visit(client_uuid, user)
@@ -181,11 +219,17 @@ def submit_visit(sampled: SampledHousehold, submission: VisitSubmission, *, user
         definition, submission.answers, household, today).items() if k not in errors})
     problems_by_id = _check_outcomes(submission, household.id, errors, user)
     _check_onsite_problems(submission.onsite_problems, errors)
-    processed = _process_photos(submission, answers, errors)
+    declared, processed = _process_photos(submission, answers, errors)
+    results = []
+    if task is not None:
+        results, task_errors = reinspection.parse_results(submission.reinspection_fields, task)
+        errors.update(task_errors)
     if errors:
         raise VisitRejected(errors)
 
     visit = _new_visit(sampled, submission, answers, content_sha256, user)
+    visit.photo_manifest = [manifest_entry(upload) for upload in declared]
+    visit.photos_expected = len(declared)
     inserted = _insert_visit(visit, user)
     if inserted is not visit:
         return _repeat_result(inserted, content_sha256)
@@ -193,12 +237,14 @@ def submit_visit(sampled: SampledHousehold, submission: VisitSubmission, *, user
     result = SubmitResult(visit=visit, created=True)
     _add_outcomes(result, submission, problems_by_id, user)
     _add_onsite_findings(result, submission, user)
-    _add_photos(result, submission, processed)
+    _add_photos(result, processed)
     db.session.flush()
+    if task is not None:
+        reinspection.apply_reinspection(visit, task, results, user)
     record("visit.receive", visit, user=user, sampled_household_id=sampled.id,
            questionnaire=f"{submission.questionnaire.code}.v{submission.questionnaire.version}",
-           photos=len(processed), outcomes=len(visit.outcomes), findings=len(result.findings),
-           location_flags=visit.location_flags)
+           photos=len(processed), photos_expected=visit.photos_expected, outcomes=len(visit.outcomes),
+           findings=len(result.findings), location_flags=visit.location_flags)
     return result
 
 
@@ -212,7 +258,7 @@ def content_hash(sampled: SampledHousehold, submission: VisitSubmission, user) -
     """Return the SHA-256 of the submission's content, leaving out the phone's send time.
 
     A retry of the same form sends everything again with a new send time, so the send time must
-    not count. Photos count by the SHA-256 of their bytes.
+    not count. Photos count by their client UUID and the SHA-256 of their bytes.
     """
     def iso(value: datetime | None) -> str | None:
         return value.isoformat() if value else None
@@ -229,8 +275,10 @@ def content_hash(sampled: SampledHousehold, submission: VisitSubmission, user) -
         "problems_shown": sorted(submission.shown_problem_ids),
         "outcomes": sorted([o.problem_id, o.outcome, o.note] for o in submission.outcomes),
         "onsite_problems": [[p.category, p.description] for p in submission.onsite_problems],
-        "photos": [[p.field, p.index, hashlib.sha256(p.data).hexdigest()] for p in submission.photos],
+        "photos": [[p.field, p.index, p.client_uuid, p.sha256] for p in submission.photos],
     }
+    if submission.reinspection_fields:
+        payload["reinspection"] = submission.reinspection_fields
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -302,7 +350,9 @@ def _new_visit(sampled, submission: VisitSubmission, answers: dict, content_sha2
         fixed_at=submission.fixed_at,
         distance_m=fix.distance_m,
         location_flags=fix.flags,
-        photos_expected=len(submission.photos),
+        # Empty from the start, so that reading them before the next flush needs no query.
+        photos=[],
+        outcomes=[],
     )
 
 
@@ -397,38 +447,56 @@ def _add_onsite_findings(result: SubmitResult, submission: VisitSubmission, user
 # Photos.
 
 
-def _process_photos(submission: VisitSubmission, answers: dict, errors: dict) -> list:
-    """Decode every upload; return (upload, processed) pairs and add an error per rejected file.
+def _process_photos(submission: VisitSubmission, answers: dict, errors: dict) -> tuple[list, list]:
+    """Decode every photo sent with the visit and add an error per rejected file.
 
-    Photos sent for a question that is hidden by the answers are dropped, like the answer.
+    Returns the photos the visit keeps, sent or only declared, and (upload, processed) pairs for
+    those sent. Photos for a question that the answers hide are dropped, like the answer.
     """
     if len(submission.photos) > MAX_PHOTOS:
         errors[GENERAL_PHOTO_FIELD] = _("Send at most %(max)d photos with one visit; %(count)d were chosen.",
                                         max=MAX_PHOTOS, count=len(submission.photos))
-        return []
+        return [], []
     limits = photos.PhotoLimits.from_config(current_app.config)
+    declared = []
     processed = []
     for upload in submission.photos:
         if upload.question_key is not None and upload.question_key not in answers:
+            continue
+        declared.append(upload)
+        if upload.data is None:
             continue
         try:
             image = photos.process_photo(upload.data, upload.filename, upload.field, limits)
             processed.append((upload, image))
         except FieldError as error:
             errors.setdefault(error.field, error.message)
-    return processed
+    return declared, processed
 
 
-def _add_photos(result: SubmitResult, submission: VisitSubmission, processed: list) -> None:
+def manifest_entry(upload: PhotoUpload) -> dict:
+    """Return the JSON the visit keeps for a declared photo."""
+    return {
+        "client_uuid": upload.client_uuid,
+        "sha256": upload.sha256,
+        "field": upload.field,
+        "index": upload.index,
+        "question_key": upload.question_key,
+        "taken_at": upload.taken_at.isoformat() if upload.taken_at else None,
+        "latitude": upload.latitude,
+        "longitude": upload.longitude,
+    }
+
+
+def _add_photos(result: SubmitResult, processed: list) -> None:
     visit = result.visit
-    visit.photos_expected = len(processed)
     try:
         for upload, image in processed:
             stored_name, thumbnail_name = photos.write_photo_files(image)
             result.written_files += [stored_name, thumbnail_name]
             row = photos.new_photo_row(
                 image,
-                client_uuid=photo_client_uuid(submission.client_uuid, upload.field, upload.index),
+                client_uuid=upload.client_uuid,
                 question_key=upload.question_key,
                 stored_name=stored_name,
                 thumbnail_name=thumbnail_name,

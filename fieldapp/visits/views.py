@@ -5,15 +5,14 @@ import logging
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
 
 from fieldapp.auth.login import roles_required
 from fieldapp.checks.services import problem_detail, rule_name
 from fieldapp.errors import Conflict
 from fieldapp.extensions import db
-from fieldapp.register.models import Household
+from fieldapp.review import reinspection
 from fieldapp.sampling.models import SampledHousehold
-from fieldapp.scope import get_scoped_or_404, scoped_select
+from fieldapp.scope import get_scoped_or_404
 from fieldapp.visits import forms, location, photos, questionnaires, services
 from fieldapp.visits.models import Photo, Questionnaire, Visit
 
@@ -28,23 +27,18 @@ PHOTO_CACHE_SECONDS = 7 * 24 * 3600
 @bp.route("/")
 @roles_required("inspector")
 def assignments():
-    stmt = (
-        scoped_select(SampledHousehold, current_user)
-        .where(SampledHousehold.inspector_id == current_user.id)
-        .options(
-            selectinload(SampledHousehold.household).selectinload(Household.members),
-            selectinload(SampledHousehold.visits),
-            selectinload(SampledHousehold.sampling_round),
-        )
-        .order_by(Household.village, SampledHousehold.draw_order)
-    )
-    sampled_households = db.session.scalars(stmt).all()
+    sampled_households = services.assigned_households(current_user)
     rows = sorted(
         (_assignment_row(sampled) for sampled in sampled_households),
         key=lambda row: row["is_visited"],
     )
     visited = sum(row["is_visited"] for row in rows)
-    return render_template("visits/assignments.html", rows=rows, visited=visited)
+    return render_template(
+        "visits/assignments.html", rows=rows, visited=visited,
+        reinspection_tasks=reinspection.open_tasks_for_inspector(current_user),
+        reinspection_url=lambda task: url_for("visits.new", sampled_id=task.sampled_household_id,
+                                              reinspection_task=task.id),
+    )
 
 
 def _assignment_row(sampled: SampledHousehold) -> dict:
@@ -77,17 +71,22 @@ def household(sampled_id: int):
 @bp.route("/households/<int:sampled_id>/new", methods=["GET", "POST"])
 @roles_required("inspector")
 def new(sampled_id: int):
-    sampled = _assigned_or_404(sampled_id)
+    # A re-inspection task lets its inspector visit a household assigned to someone else.
+    sampled = get_scoped_or_404(SampledHousehold, sampled_id, current_user)
+    task = reinspection.submission_task(sampled, request.values, current_user, require_open=True)
+    if task is None:
+        sampled = _assigned_or_404(sampled_id)
     form = forms.VisitForm()
     if request.method == "GET":
         questionnaire = questionnaires.current()
         form.questionnaire_id.data = str(questionnaire.id)
-        return _render_form(sampled, form, questionnaire, values=None, errors={})
+        return _render_form(sampled, form, questionnaire, values=None, errors={}, task=task)
 
     questionnaire = _posted_questionnaire(form.questionnaire_id.data)
     if not form.validate():
         flash(_("The form had expired. Check your answers and submit again."), "error")
-        return _render_form(sampled, form, questionnaire, values=request.form, errors={}, status=400)
+        return _render_form(sampled, form, questionnaire, values=request.form, errors={}, status=400,
+                            task=task)
 
     submission = forms.submission_from_request(request.form, request.files, questionnaire, sampled.household)
     try:
@@ -98,7 +97,7 @@ def new(sampled_id: int):
                 "Choose the photos again too, because a page cannot keep chosen files.",
                 count=len(rejected.errors)), "error")
         return _render_form(sampled, form, questionnaire, values=request.form, errors=rejected.errors,
-                            status=422)
+                            status=422, task=task)
     except Conflict as conflict:
         db.session.rollback()
         return render_template("visits/conflict.html", sampled=sampled, message=conflict.message), 409
@@ -183,7 +182,7 @@ def _problem_view(problem) -> dict:
     }
 
 
-def _render_form(sampled, form, questionnaire, *, values, errors: dict, status: int = 200):
+def _render_form(sampled, form, questionnaire, *, values, errors: dict, status: int = 200, task=None):
     household = sampled.household
     today = questionnaires.local_today()
     sections = forms.build_sections(questionnaire.definition, household, values, errors, today)
@@ -206,4 +205,5 @@ def _render_form(sampled, form, questionnaire, *, values, errors: dict, status: 
         max_photos=questionnaires.MAX_PHOTOS_PER_QUESTION,
         today=today,
         max_accuracy_m=current_app.config["LOCATION_MAX_ACCURACY_M"],
+        task=task,
     ), status

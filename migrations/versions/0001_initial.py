@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 20:30:17.307686
+Create Date: 2026-12-04 21:08:50.333514
 
 """
 from alembic import op
@@ -60,6 +60,20 @@ def upgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_users_is_demo'), ['is_demo'], unique=False)
 
+    op.create_table('api_tokens',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_used_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('user_agent', sa.String(length=200), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_api_tokens_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_tokens'))
+    )
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_api_tokens_user_id'), ['user_id'], unique=False)
+
     op.create_table('audit_records',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=False),
@@ -74,6 +88,80 @@ def upgrade():
     with op.batch_alter_table('audit_records', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_records_action'), ['action'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_records_user_id'), ['user_id'], unique=False)
+
+    op.create_table('check_rule_settings',
+    sa.Column('is_demo', sa.Boolean(), nullable=False),
+    sa.Column('rule_id', sa.String(length=40), nullable=False),
+    sa.Column('is_enabled', sa.Boolean(), nullable=False),
+    sa.Column('updated_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['users.id'], name=op.f('fk_check_rule_settings_updated_by_id_users')),
+    sa.PrimaryKeyConstraint('is_demo', 'rule_id', name=op.f('pk_check_rule_settings'))
+    )
+    op.create_table('check_runs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('is_demo', sa.Boolean(), nullable=False),
+    sa.Column('division_prefixes', sa.JSON(), nullable=True),
+    sa.Column('source', sa.String(length=20), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('started_by_id', sa.Integer(), nullable=True),
+    sa.Column('locale', sa.String(length=10), nullable=False),
+    sa.Column('created_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('started_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('steps_total', sa.Integer(), nullable=False),
+    sa.Column('steps_done', sa.Integer(), nullable=False),
+    sa.Column('current_rule', sa.String(length=40), nullable=False),
+    sa.Column('reference_date', sa.Date(), nullable=True),
+    sa.Column('opened', sa.Integer(), nullable=False),
+    sa.Column('kept', sa.Integer(), nullable=False),
+    sa.Column('resolved', sa.Integer(), nullable=False),
+    sa.Column('reopened', sa.Integer(), nullable=False),
+    sa.Column('by_rule', sa.JSON(), nullable=False),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name=op.f('ck_check_runs_status')),
+    sa.ForeignKeyConstraint(['started_by_id'], ['users.id'], name=op.f('fk_check_runs_started_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_check_runs'))
+    )
+    with op.batch_alter_table('check_runs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_check_runs_status'), ['status'], unique=False)
+
+    op.create_table('check_thresholds',
+    sa.Column('is_demo', sa.Boolean(), nullable=False),
+    sa.Column('name', sa.String(length=40), nullable=False),
+    sa.Column('value', sa.String(length=40), nullable=False),
+    sa.Column('updated_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['users.id'], name=op.f('fk_check_thresholds_updated_by_id_users')),
+    sa.PrimaryKeyConstraint('is_demo', 'name', name=op.f('pk_check_thresholds'))
+    )
+    op.create_table('export_jobs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('format', sa.String(length=10), nullable=False),
+    sa.Column('filters', sa.JSON(), nullable=False),
+    sa.Column('is_unmasked', sa.Boolean(), nullable=False),
+    sa.Column('locale', sa.String(length=10), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('rows_total', sa.Integer(), nullable=False),
+    sa.Column('rows_done', sa.Integer(), nullable=False),
+    sa.Column('stored_name', sa.String(length=80), nullable=True),
+    sa.Column('size_bytes', sa.Integer(), nullable=False),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('created_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('started_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("format IN ('xlsx', 'csv')", name=op.f('ck_export_jobs_format')),
+    sa.CheckConstraint("kind IN ('ledger', 'visits')", name=op.f('ck_export_jobs_kind')),
+    sa.CheckConstraint("status <> 'done' OR stored_name IS NOT NULL", name=op.f('ck_export_jobs_done_file')),
+    sa.CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name=op.f('ck_export_jobs_status')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_export_jobs_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_export_jobs'))
+    )
+    with op.batch_alter_table('export_jobs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_export_jobs_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_export_jobs_user_id'), ['user_id'], unique=False)
 
     op.create_table('register_imports',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -110,6 +198,38 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_register_imports_sha256'), ['sha256'], unique=False)
         batch_op.create_index(batch_op.f('ix_register_imports_status'), ['status'], unique=False)
 
+    op.create_table('registry_batches',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('is_demo', sa.Boolean(), nullable=False),
+    sa.Column('data_date', sa.Date(), nullable=False),
+    sa.Column('filename', sa.String(length=255), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('stored_name', sa.String(length=255), nullable=True),
+    sa.Column('imported_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('imported_by_id', sa.Integer(), nullable=True),
+    sa.Column('locale', sa.String(length=10), nullable=False),
+    sa.Column('is_skip_rejected', sa.Boolean(), nullable=False),
+    sa.Column('headers', sa.JSON(), nullable=False),
+    sa.Column('header_row', sa.Integer(), nullable=False),
+    sa.Column('id_column', sa.String(length=100), nullable=True),
+    sa.Column('name_column', sa.String(length=100), nullable=True),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('rows_total', sa.Integer(), nullable=False),
+    sa.Column('rows_read', sa.Integer(), nullable=False),
+    sa.Column('records_count', sa.Integer(), nullable=False),
+    sa.Column('rows_rejected', sa.Integer(), nullable=False),
+    sa.Column('rejections', sa.JSON(), nullable=False),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('finished_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("status IN ('needs_column', 'queued', 'reading', 'writing', 'done', 'rejected', 'failed')", name=op.f('ck_registry_batches_status')),
+    sa.ForeignKeyConstraint(['imported_by_id'], ['users.id'], name=op.f('fk_registry_batches_imported_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_registry_batches'))
+    )
+    with op.batch_alter_table('registry_batches', schema=None) as batch_op:
+        batch_op.create_index('ix_registry_batches_kind_current', ['is_demo', 'kind', 'status', 'data_date'], unique=False)
+        batch_op.create_index(batch_op.f('ix_registry_batches_status'), ['status'], unique=False)
+
     op.create_table('sampling_rounds',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
@@ -126,6 +246,19 @@ def upgrade():
     )
     with op.batch_alter_table('sampling_rounds', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_sampling_rounds_is_demo'), ['is_demo'], unique=False)
+
+    op.create_table('teams',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('is_demo', sa.Boolean(), nullable=False),
+    sa.Column('division_code', sa.String(length=12), nullable=False),
+    sa.Column('created_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['division_code'], ['divisions.code'], name=op.f('fk_teams_division_code_divisions')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_teams')),
+    sa.UniqueConstraint('is_demo', 'name', name=op.f('uq_teams_is_demo_name'))
+    )
+    with op.batch_alter_table('teams', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_teams_is_demo'), ['is_demo'], unique=False)
 
     op.create_table('user_divisions',
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -181,6 +314,30 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_households_is_demo'), ['is_demo'], unique=False)
         batch_op.create_index(batch_op.f('ix_households_township_code'), ['township_code'], unique=False)
 
+    op.create_table('registry_records',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('batch_id', sa.Integer(), nullable=False),
+    sa.Column('id_number', sa.String(length=32), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('row_no', sa.Integer(), nullable=False),
+    sa.Column('details', sa.JSON(), nullable=False),
+    sa.Column('summary', sa.String(length=300), nullable=False),
+    sa.Column('fingerprint', sa.String(length=16), nullable=False),
+    sa.ForeignKeyConstraint(['batch_id'], ['registry_batches.id'], name=op.f('fk_registry_records_batch_id_registry_batches'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_registry_records'))
+    )
+    with op.batch_alter_table('registry_records', schema=None) as batch_op:
+        batch_op.create_index('ix_registry_records_batch_id_number', ['batch_id', 'id_number'], unique=False)
+        batch_op.create_index(batch_op.f('ix_registry_records_id_number'), ['id_number'], unique=False)
+
+    op.create_table('team_members',
+    sa.Column('team_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['team_id'], ['teams.id'], name=op.f('fk_team_members_team_id_teams'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_team_members_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('team_id', 'user_id', name=op.f('pk_team_members')),
+    sa.UniqueConstraint('user_id', name=op.f('uq_team_members_user_id'))
+    )
     op.create_table('members',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('household_id', sa.Integer(), nullable=False),
@@ -219,19 +376,59 @@ def upgrade():
     sa.Column('household_id', sa.Integer(), nullable=False),
     sa.Column('stratum_code', sa.String(length=12), nullable=False),
     sa.Column('draw_order', sa.Integer(), nullable=False),
+    sa.Column('is_control', sa.Boolean(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('replaces_id', sa.Integer(), nullable=True),
+    sa.Column('cannot_visit_reason', sa.String(length=20), nullable=True),
+    sa.Column('cannot_visit_note', sa.Text(), nullable=False),
+    sa.Column('cannot_visit_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('cannot_visit_by_id', sa.Integer(), nullable=True),
+    sa.Column('team_id', sa.Integer(), nullable=True),
     sa.Column('inspector_id', sa.Integer(), nullable=True),
     sa.Column('assigned_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("cannot_visit_reason IS NULL OR cannot_visit_reason IN ('moved', 'nobody_home', 'refused', 'other')", name=op.f('ck_sampled_households_cannot_visit_reason')),
+    sa.CheckConstraint("status = 'active' OR (cannot_visit_reason IS NOT NULL AND cannot_visit_at IS NOT NULL)", name=op.f('ck_sampled_households_cannot_visit_has_reason')),
+    sa.CheckConstraint("status IN ('active', 'cannot_visit')", name=op.f('ck_sampled_households_status')),
     sa.CheckConstraint('draw_order >= 0', name=op.f('ck_sampled_households_draw_order')),
+    sa.ForeignKeyConstraint(['cannot_visit_by_id'], ['users.id'], name=op.f('fk_sampled_households_cannot_visit_by_id_users')),
     sa.ForeignKeyConstraint(['household_id'], ['households.id'], name=op.f('fk_sampled_households_household_id_households')),
     sa.ForeignKeyConstraint(['inspector_id'], ['users.id'], name=op.f('fk_sampled_households_inspector_id_users')),
+    sa.ForeignKeyConstraint(['replaces_id'], ['sampled_households.id'], name=op.f('fk_sampled_households_replaces_id_sampled_households')),
     sa.ForeignKeyConstraint(['sampling_round_id'], ['sampling_rounds.id'], name=op.f('fk_sampled_households_sampling_round_id_sampling_rounds'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['team_id'], ['teams.id'], name=op.f('fk_sampled_households_team_id_teams'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sampled_households')),
+    sa.UniqueConstraint('replaces_id', name=op.f('uq_sampled_households_replaces_id')),
     sa.UniqueConstraint('sampling_round_id', 'household_id', name=op.f('uq_sampled_households_sampling_round_id_household_id'))
     )
     with op.batch_alter_table('sampled_households', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_sampled_households_household_id'), ['household_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_sampled_households_inspector_id'), ['inspector_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_sampled_households_sampling_round_id'), ['sampling_round_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sampled_households_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sampled_households_team_id'), ['team_id'], unique=False)
+
+    op.create_table('reserve_households',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('sampling_round_id', sa.Integer(), nullable=False),
+    sa.Column('household_id', sa.Integer(), nullable=False),
+    sa.Column('stratum_code', sa.String(length=12), nullable=False),
+    sa.Column('reserve_order', sa.Integer(), nullable=False),
+    sa.Column('is_control', sa.Boolean(), nullable=False),
+    sa.Column('used_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sampled_household_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint('(used_at IS NULL) = (sampled_household_id IS NULL)', name=op.f('ck_reserve_households_used_has_household')),
+    sa.CheckConstraint('reserve_order >= 1', name=op.f('ck_reserve_households_reserve_order')),
+    sa.ForeignKeyConstraint(['household_id'], ['households.id'], name=op.f('fk_reserve_households_household_id_households')),
+    sa.ForeignKeyConstraint(['sampled_household_id'], ['sampled_households.id'], name=op.f('fk_reserve_households_sampled_household_id_sampled_households'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['sampling_round_id'], ['sampling_rounds.id'], name=op.f('fk_reserve_households_sampling_round_id_sampling_rounds'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reserve_households')),
+    sa.UniqueConstraint('sampled_household_id', name=op.f('uq_reserve_households_sampled_household_id')),
+    sa.UniqueConstraint('sampling_round_id', 'household_id', name=op.f('uq_reserve_households_sampling_round_id_household_id')),
+    sa.UniqueConstraint('sampling_round_id', 'stratum_code', 'reserve_order', name=op.f('uq_reserve_households_sampling_round_id_stratum_code_reserve_order'))
+    )
+    with op.batch_alter_table('reserve_households', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reserve_households_household_id'), ['household_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_reserve_households_sampling_round_id'), ['sampling_round_id'], unique=False)
 
     op.create_table('suspected_problems',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -240,6 +437,7 @@ def upgrade():
     sa.Column('severity', sa.Integer(), nullable=False),
     sa.Column('household_id', sa.Integer(), nullable=False),
     sa.Column('member_id', sa.Integer(), nullable=True),
+    sa.Column('registry_record_id', sa.Integer(), nullable=True),
     sa.Column('detail', sa.Text(), nullable=False),
     sa.Column('detail_values', sa.JSON(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
@@ -247,15 +445,17 @@ def upgrade():
     sa.Column('last_seen_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('resolved_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint("status = 'open' OR resolved_at IS NOT NULL", name=op.f('ck_suspected_problems_resolved_has_time')),
-    sa.CheckConstraint("status IN ('open', 'resolved_by_data')", name=op.f('ck_suspected_problems_status')),
+    sa.CheckConstraint("status IN ('open', 'resolved_by_data', 'rule_disabled')", name=op.f('ck_suspected_problems_status')),
     sa.ForeignKeyConstraint(['household_id'], ['households.id'], name=op.f('fk_suspected_problems_household_id_households'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_suspected_problems_member_id_members'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['registry_record_id'], ['registry_records.id'], name=op.f('fk_suspected_problems_registry_record_id_registry_records'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_suspected_problems')),
     sa.UniqueConstraint('key', name=op.f('uq_suspected_problems_key'))
     )
     with op.batch_alter_table('suspected_problems', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_suspected_problems_household_id'), ['household_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_suspected_problems_member_id'), ['member_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_suspected_problems_registry_record_id'), ['registry_record_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_suspected_problems_rule_id'), ['rule_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_suspected_problems_status'), ['status'], unique=False)
 
@@ -278,6 +478,7 @@ def upgrade():
     sa.Column('distance_m', sa.Float(), nullable=True),
     sa.Column('location_flags', sa.JSON(), nullable=False),
     sa.Column('photos_expected', sa.Integer(), nullable=False),
+    sa.Column('photo_manifest', sa.JSON(), nullable=False),
     sa.CheckConstraint('accuracy_m IS NULL OR accuracy_m >= 0', name=op.f('ck_visits_accuracy')),
     sa.ForeignKeyConstraint(['household_id'], ['households.id'], name=op.f('fk_visits_household_id_households')),
     sa.ForeignKeyConstraint(['inspector_id'], ['users.id'], name=op.f('fk_visits_inspector_id_users')),
@@ -302,26 +503,46 @@ def upgrade():
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('responsible_unit', sa.String(length=100), nullable=False),
+    sa.Column('responsible_person', sa.String(length=100), nullable=False),
     sa.Column('deadline', sa.Date(), nullable=True),
+    sa.Column('measures', sa.Text(), nullable=False),
+    sa.Column('evidence_count', sa.Integer(), nullable=False),
     sa.Column('corrected_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('closed_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('rechecked_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('rechecked_by_id', sa.Integer(), nullable=True),
+    sa.Column('recheck_method', sa.String(length=20), nullable=True),
+    sa.Column('recheck_note', sa.Text(), nullable=False),
+    sa.Column('recheck_visit_id', sa.Integer(), nullable=True),
     sa.Column('created_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
+    sa.CheckConstraint("recheck_method IS NULL OR recheck_method IN ('reinspection', 'supervisor')", name=op.f('ck_findings_recheck_method')),
+    sa.CheckConstraint("rechecked_at IS NULL OR status IN ('corrected', 'closed')", name=op.f('ck_findings_recheck_after_correction')),
     sa.CheckConstraint("source IN ('check_rule', 'cross_check', 'on_site')", name=op.f('ck_findings_source')),
+    sa.CheckConstraint("status <> 'closed' OR (rechecked_at IS NOT NULL AND rechecked_by_id IS NOT NULL)", name=op.f('ck_findings_closed_recheck')),
     sa.CheckConstraint("status <> 'closed' OR closed_at IS NOT NULL", name=op.f('ck_findings_closed_time')),
+    sa.CheckConstraint("status <> 'closed' OR evidence_count > 0", name=op.f('ck_findings_closed_evidence')),
+    sa.CheckConstraint("status = 'closed' OR closed_at IS NULL", name=op.f('ck_findings_open_not_closed')),
+    sa.CheckConstraint("status IN ('corrected', 'closed') OR corrected_at IS NULL", name=op.f('ck_findings_open_not_corrected')),
     sa.CheckConstraint("status IN ('pending', 'in_progress', 'corrected', 'closed')", name=op.f('ck_findings_status')),
     sa.CheckConstraint("status NOT IN ('corrected', 'closed') OR corrected_at IS NOT NULL", name=op.f('ck_findings_corrected_time')),
+    sa.CheckConstraint('evidence_count >= 0', name=op.f('ck_findings_evidence_count')),
     sa.ForeignKeyConstraint(['household_id'], ['households.id'], name=op.f('fk_findings_household_id_households')),
+    sa.ForeignKeyConstraint(['recheck_visit_id'], ['visits.id'], name=op.f('fk_findings_recheck_visit_id_visits')),
+    sa.ForeignKeyConstraint(['rechecked_by_id'], ['users.id'], name=op.f('fk_findings_rechecked_by_id_users')),
     sa.ForeignKeyConstraint(['sampled_household_id'], ['sampled_households.id'], name=op.f('fk_findings_sampled_household_id_sampled_households')),
     sa.ForeignKeyConstraint(['suspected_problem_id'], ['suspected_problems.id'], name=op.f('fk_findings_suspected_problem_id_suspected_problems')),
     sa.ForeignKeyConstraint(['visit_id'], ['visits.id'], name=op.f('fk_findings_visit_id_visits')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_findings'))
     )
     with op.batch_alter_table('findings', schema=None) as batch_op:
+        batch_op.create_index('ix_findings_created_at_id', ['created_at', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_findings_deadline'), ['deadline'], unique=False)
         batch_op.create_index(batch_op.f('ix_findings_household_id'), ['household_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_findings_sampled_household_id'), ['sampled_household_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_findings_status'), ['status'], unique=False)
+        batch_op.create_index('ix_findings_status_created_at_id', ['status', 'created_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_findings_visit_id'), ['visit_id'], unique=False)
 
     op.create_table('photos',
@@ -351,6 +572,32 @@ def upgrade():
     with op.batch_alter_table('photos', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_photos_visit_id'), ['visit_id'], unique=False)
 
+    op.create_table('reinspection_tasks',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('household_id', sa.Integer(), nullable=False),
+    sa.Column('sampled_household_id', sa.Integer(), nullable=False),
+    sa.Column('inspector_id', sa.Integer(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('instructions', sa.Text(), nullable=False),
+    sa.Column('visit_id', sa.Integer(), nullable=True),
+    sa.Column('completed_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("status <> 'done' OR (visit_id IS NOT NULL AND completed_at IS NOT NULL)", name=op.f('ck_reinspection_tasks_done_visit')),
+    sa.CheckConstraint("status IN ('open', 'done', 'cancelled')", name=op.f('ck_reinspection_tasks_status')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_reinspection_tasks_created_by_id_users')),
+    sa.ForeignKeyConstraint(['household_id'], ['households.id'], name=op.f('fk_reinspection_tasks_household_id_households'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['inspector_id'], ['users.id'], name=op.f('fk_reinspection_tasks_inspector_id_users')),
+    sa.ForeignKeyConstraint(['sampled_household_id'], ['sampled_households.id'], name=op.f('fk_reinspection_tasks_sampled_household_id_sampled_households'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['visit_id'], ['visits.id'], name=op.f('fk_reinspection_tasks_visit_id_visits'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reinspection_tasks'))
+    )
+    with op.batch_alter_table('reinspection_tasks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reinspection_tasks_household_id'), ['household_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_reinspection_tasks_inspector_id'), ['inspector_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_reinspection_tasks_sampled_household_id'), ['sampled_household_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_reinspection_tasks_status'), ['status'], unique=False)
+
     op.create_table('verification_outcomes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('visit_id', sa.Integer(), nullable=False),
@@ -372,9 +619,14 @@ def upgrade():
     sa.Column('finding_id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('from_status', sa.String(length=20), nullable=True),
-    sa.Column('to_status', sa.String(length=20), nullable=False),
+    sa.Column('to_status', sa.String(length=20), nullable=True),
+    sa.Column('changes', sa.JSON(), nullable=False),
     sa.Column('comment', sa.Text(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=True),
+    sa.CheckConstraint("(kind = 'status' AND (COALESCE(from_status, '') || '>' || COALESCE(to_status, '') IN ('>pending', 'pending>in_progress', 'pending>corrected', 'in_progress>corrected', 'in_progress>pending', 'corrected>pending', 'corrected>closed'))) OR (kind <> 'status' AND from_status IS NULL AND to_status IS NULL)", name=op.f('ck_finding_events_transition')),
+    sa.CheckConstraint("kind IN ('status', 'edit', 'evidence', 'comment', 'recheck')", name=op.f('ck_finding_events_kind')),
     sa.ForeignKeyConstraint(['finding_id'], ['findings.id'], name=op.f('fk_finding_events_finding_id_findings'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_finding_events_user_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_finding_events'))
@@ -382,11 +634,67 @@ def upgrade():
     with op.batch_alter_table('finding_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_finding_events_finding_id'), ['finding_id'], unique=False)
 
+    op.create_table('finding_evidence',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('finding_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('stored_name', sa.String(length=80), nullable=True),
+    sa.Column('thumbnail_name', sa.String(length=80), nullable=True),
+    sa.Column('photo_id', sa.Integer(), nullable=True),
+    sa.Column('original_name', sa.String(length=255), nullable=False),
+    sa.Column('content_type', sa.String(length=100), nullable=False),
+    sa.Column('size_bytes', sa.Integer(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('width', sa.Integer(), nullable=True),
+    sa.Column('height', sa.Integer(), nullable=True),
+    sa.Column('note', sa.String(length=500), nullable=False),
+    sa.Column('uploaded_by_id', sa.Integer(), nullable=True),
+    sa.Column('uploaded_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("(kind = 'visit_photo' AND photo_id IS NOT NULL AND stored_name IS NULL) OR (kind <> 'visit_photo' AND photo_id IS NULL AND stored_name IS NOT NULL)", name=op.f('ck_finding_evidence_file_or_photo')),
+    sa.CheckConstraint("kind <> 'photo' OR thumbnail_name IS NOT NULL", name=op.f('ck_finding_evidence_photo_thumbnail')),
+    sa.CheckConstraint("kind IN ('photo', 'document', 'visit_photo')", name=op.f('ck_finding_evidence_kind')),
+    sa.CheckConstraint('size_bytes >= 0', name=op.f('ck_finding_evidence_size')),
+    sa.ForeignKeyConstraint(['finding_id'], ['findings.id'], name=op.f('fk_finding_evidence_finding_id_findings'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['photo_id'], ['photos.id'], name=op.f('fk_finding_evidence_photo_id_photos'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['uploaded_by_id'], ['users.id'], name=op.f('fk_finding_evidence_uploaded_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_finding_evidence')),
+    sa.UniqueConstraint('finding_id', 'photo_id', name=op.f('uq_finding_evidence_finding_id_photo_id')),
+    sa.UniqueConstraint('stored_name', name=op.f('uq_finding_evidence_stored_name')),
+    sa.UniqueConstraint('thumbnail_name', name=op.f('uq_finding_evidence_thumbnail_name'))
+    )
+    with op.batch_alter_table('finding_evidence', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_finding_evidence_finding_id'), ['finding_id'], unique=False)
+
+    op.create_table('reinspection_items',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('task_id', sa.Integer(), nullable=False),
+    sa.Column('finding_id', sa.Integer(), nullable=False),
+    sa.Column('result', sa.String(length=20), nullable=True),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.CheckConstraint("result IS NULL OR result IN ('confirmed', 'reopened')", name=op.f('ck_reinspection_items_result')),
+    sa.ForeignKeyConstraint(['finding_id'], ['findings.id'], name=op.f('fk_reinspection_items_finding_id_findings'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['task_id'], ['reinspection_tasks.id'], name=op.f('fk_reinspection_items_task_id_reinspection_tasks'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reinspection_items')),
+    sa.UniqueConstraint('task_id', 'finding_id', name=op.f('uq_reinspection_items_task_id_finding_id'))
+    )
+    with op.batch_alter_table('reinspection_items', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reinspection_items_finding_id'), ['finding_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_reinspection_items_task_id'), ['task_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('reinspection_items', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reinspection_items_task_id'))
+        batch_op.drop_index(batch_op.f('ix_reinspection_items_finding_id'))
+
+    op.drop_table('reinspection_items')
+    with op.batch_alter_table('finding_evidence', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_finding_evidence_finding_id'))
+
+    op.drop_table('finding_evidence')
     with op.batch_alter_table('finding_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_finding_events_finding_id'))
 
@@ -396,15 +704,25 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_verification_outcomes_suspected_problem_id'))
 
     op.drop_table('verification_outcomes')
+    with op.batch_alter_table('reinspection_tasks', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reinspection_tasks_status'))
+        batch_op.drop_index(batch_op.f('ix_reinspection_tasks_sampled_household_id'))
+        batch_op.drop_index(batch_op.f('ix_reinspection_tasks_inspector_id'))
+        batch_op.drop_index(batch_op.f('ix_reinspection_tasks_household_id'))
+
+    op.drop_table('reinspection_tasks')
     with op.batch_alter_table('photos', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_photos_visit_id'))
 
     op.drop_table('photos')
     with op.batch_alter_table('findings', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_findings_visit_id'))
+        batch_op.drop_index('ix_findings_status_created_at_id')
         batch_op.drop_index(batch_op.f('ix_findings_status'))
         batch_op.drop_index(batch_op.f('ix_findings_sampled_household_id'))
         batch_op.drop_index(batch_op.f('ix_findings_household_id'))
+        batch_op.drop_index(batch_op.f('ix_findings_deadline'))
+        batch_op.drop_index('ix_findings_created_at_id')
 
     op.drop_table('findings')
     with op.batch_alter_table('visits', schema=None) as batch_op:
@@ -416,11 +734,19 @@ def downgrade():
     with op.batch_alter_table('suspected_problems', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_suspected_problems_status'))
         batch_op.drop_index(batch_op.f('ix_suspected_problems_rule_id'))
+        batch_op.drop_index(batch_op.f('ix_suspected_problems_registry_record_id'))
         batch_op.drop_index(batch_op.f('ix_suspected_problems_member_id'))
         batch_op.drop_index(batch_op.f('ix_suspected_problems_household_id'))
 
     op.drop_table('suspected_problems')
+    with op.batch_alter_table('reserve_households', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reserve_households_sampling_round_id'))
+        batch_op.drop_index(batch_op.f('ix_reserve_households_household_id'))
+
+    op.drop_table('reserve_households')
     with op.batch_alter_table('sampled_households', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sampled_households_team_id'))
+        batch_op.drop_index(batch_op.f('ix_sampled_households_status'))
         batch_op.drop_index(batch_op.f('ix_sampled_households_sampling_round_id'))
         batch_op.drop_index(batch_op.f('ix_sampled_households_inspector_id'))
         batch_op.drop_index(batch_op.f('ix_sampled_households_household_id'))
@@ -431,6 +757,12 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_members_household_id'))
 
     op.drop_table('members')
+    op.drop_table('team_members')
+    with op.batch_alter_table('registry_records', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_registry_records_id_number'))
+        batch_op.drop_index('ix_registry_records_batch_id_number')
+
+    op.drop_table('registry_records')
     with op.batch_alter_table('households', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_households_township_code'))
         batch_op.drop_index(batch_op.f('ix_households_is_demo'))
@@ -439,20 +771,44 @@ def downgrade():
 
     op.drop_table('households')
     op.drop_table('user_divisions')
+    with op.batch_alter_table('teams', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_teams_is_demo'))
+
+    op.drop_table('teams')
     with op.batch_alter_table('sampling_rounds', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sampling_rounds_is_demo'))
 
     op.drop_table('sampling_rounds')
+    with op.batch_alter_table('registry_batches', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_registry_batches_status'))
+        batch_op.drop_index('ix_registry_batches_kind_current')
+
+    op.drop_table('registry_batches')
     with op.batch_alter_table('register_imports', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_register_imports_status'))
         batch_op.drop_index(batch_op.f('ix_register_imports_sha256'))
 
     op.drop_table('register_imports')
+    with op.batch_alter_table('export_jobs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_export_jobs_user_id'))
+        batch_op.drop_index(batch_op.f('ix_export_jobs_status'))
+
+    op.drop_table('export_jobs')
+    op.drop_table('check_thresholds')
+    with op.batch_alter_table('check_runs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_check_runs_status'))
+
+    op.drop_table('check_runs')
+    op.drop_table('check_rule_settings')
     with op.batch_alter_table('audit_records', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_records_user_id'))
         batch_op.drop_index(batch_op.f('ix_audit_records_action'))
 
     op.drop_table('audit_records')
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_api_tokens_user_id'))
+
+    op.drop_table('api_tokens')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_users_is_demo'))
 

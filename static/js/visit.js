@@ -1,6 +1,11 @@
-// The visit form on the phone: visit ID, location fix, show_if conditions, photo counts,
-// extra on-site problem rows, and the same answer checks the server makes before it saves.
-(function () {
+// The visit form on the phone: visit ID, location fix, show_if conditions, photos, extra on-site
+// problem rows, and the same answer checks the server makes before it saves.
+//
+// With IndexedDB the form works without a signal: every change is saved as a draft on the
+// phone, photos are downscaled and kept as Blobs, and "Save" moves the draft into the outbox
+// (static/js/sync.js), which sends it when it can. Without IndexedDB the form is posted as a
+// plain multipart form, which needs a signal.
+(function (global) {
   "use strict";
 
   var form = document.getElementById("visit-form");
@@ -8,6 +13,14 @@
     return;
   }
   var messages = form.dataset;
+  var FieldApp = global.FieldApp || {};
+  var page = FieldApp.page || null;
+  var store = FieldApp.store || null;
+  // Seconds to wait for the server after "Save" before going back to the assignments.
+  var SEND_WAIT_MS = 15000;
+  var DRAFT_SAVE_DELAY_MS = 400;
+  // ready: drafts and photos are kept in IndexedDB; submitted: the draft moved to the outbox.
+  var offline = { ready: false, submitted: false, saveTimer: null };
 
   function format(template, values) {
     return template.replace(/\{(\w+)\}/g, function (whole, name) {
@@ -18,13 +31,13 @@
   // Visit ID and times.
 
   function randomUuid() {
-    if (window.crypto && typeof window.crypto.randomUUID === "function") {
-      return window.crypto.randomUUID();
+    if (global.crypto && typeof global.crypto.randomUUID === "function") {
+      return global.crypto.randomUUID();
     }
     // crypto.randomUUID needs a secure context (HTTPS); getRandomValues does not.
     var bytes = new Uint8Array(16);
-    if (window.crypto && typeof window.crypto.getRandomValues === "function") {
-      window.crypto.getRandomValues(bytes);
+    if (global.crypto && typeof global.crypto.getRandomValues === "function") {
+      global.crypto.getRandomValues(bytes);
     } else {
       for (var i = 0; i < 16; i += 1) {
         bytes[i] = Math.floor(Math.random() * 256);
@@ -52,6 +65,8 @@
   var statusBox = document.getElementById("location-status");
   var retryButton = document.getElementById("location-retry");
   var maxAccuracy = parseFloat(messages.maxAccuracy) || 100;
+  // True while a fix restored from a draft must not be replaced by a fix that arrives later.
+  var keepRestoredFix = false;
 
   function showStatus(text, kind) {
     statusBox.textContent = text;
@@ -59,6 +74,9 @@
   }
 
   function setFix(position) {
+    if (keepRestoredFix) {
+      return;
+    }
     var coords = position.coords;
     form.elements.latitude.value = String(coords.latitude);
     form.elements.longitude.value = String(coords.longitude);
@@ -70,6 +88,7 @@
     } else {
       showStatus(format(messages.msgLocated, { accuracy: accuracy }), "ok");
     }
+    scheduleDraftSave();
   }
 
   function locationFailed(error) {
@@ -79,7 +98,9 @@
     } else if (error && error.code === 3) {
       text = messages.msgTimeout;
     }
-    showStatus(text, "bad");
+    if (!keepRestoredFix) {
+      showStatus(text, "bad");
+    }
     retryButton.disabled = false;
   }
 
@@ -97,15 +118,31 @@
     }, locationFailed, { enableHighAccuracy: true, timeout: 30000, maximumAge: 0 });
   }
 
-  retryButton.addEventListener("click", locate);
+  function showKeptFix() {
+    showStatus(format(messages.msgKept, { accuracy: Math.round(parseFloat(form.elements.accuracy_m.value)) }), "ok");
+  }
+
+  retryButton.addEventListener("click", function () {
+    keepRestoredFix = false;
+    locate();
+  });
   if (form.elements.latitude.value && form.elements.accuracy_m.value) {
     // The page came back with errors: keep the fix it was sent with.
-    showStatus(format(messages.msgKept, { accuracy: Math.round(parseFloat(form.elements.accuracy_m.value)) }), "ok");
+    showKeptFix();
   } else {
     locate();
   }
 
-  // Answers and show_if conditions, mirroring fieldapp/visits/questionnaires.py.
+  // Photos kept on the phone: {client_uuid, field, url, bytes}, in the order they were taken.
+
+  var photos = [];
+  var pendingPhotos = [];
+
+  function photosOf(field) {
+    return photos.filter(function (photo) { return photo.field === field; });
+  }
+
+  // Answers and show_if conditions, mirroring fieldapp/visits/questionnaires.
 
   var questions = Array.prototype.slice.call(form.querySelectorAll(".q[data-field]"));
   var byKey = {};
@@ -115,6 +152,13 @@
 
   function inputsOf(node) {
     return Array.prototype.slice.call(node.querySelectorAll("input, select, textarea"));
+  }
+
+  function photoCount(node, input) {
+    if (store && offline.ready) {
+      return photosOf(node.dataset.field).length;
+    }
+    return input.files ? input.files.length : 0;
   }
 
   // Return the typed answer of a visible field, or undefined when it has none.
@@ -130,7 +174,7 @@
       return chosen.length ? chosen : undefined;
     }
     if (type === "photo") {
-      return inputs[0].files ? inputs[0].files.length : 0;
+      return photoCount(node, inputs[0]);
     }
     var value;
     if (inputs[0].type === "radio") {
@@ -199,26 +243,11 @@
   });
   applyConditions();
 
-  // Photo inputs: show how many files were chosen and how large they are.
-
-  form.querySelectorAll(".photo-input").forEach(function (input) {
-    input.addEventListener("change", function () {
-      var count = input.files ? input.files.length : 0;
-      var bytes = 0;
-      for (var i = 0; i < count; i += 1) {
-        bytes += input.files[i].size;
-      }
-      var note = input.parentNode.querySelector(".photo-count");
-      note.textContent = count ? format(messages.msgPhotosChosen, {
-        count: count, size: (bytes / 1048576).toFixed(1)
-      }) : "";
-    });
-  });
-
   // Rows for problems found on site.
 
   var rows = document.getElementById("onsite-rows");
-  document.getElementById("onsite-add").addEventListener("click", function () {
+
+  function addOnsiteRow() {
     var last = rows.lastElementChild;
     var next = Number(last.dataset.row) + 1;
     var row = last.cloneNode(true);
@@ -237,7 +266,11 @@
     row.querySelectorAll("select, textarea").forEach(function (input) { input.value = ""; });
     row.querySelectorAll(".error").forEach(function (error) { error.hidden = true; error.textContent = ""; });
     rows.appendChild(row);
-    row.querySelector("select").focus();
+    return row;
+  }
+
+  document.getElementById("onsite-add").addEventListener("click", function () {
+    addOnsiteRow().querySelector("select").focus();
   });
 
   // Checks before sending.
@@ -287,7 +320,7 @@
   function showError(key, text) {
     var target = form.querySelector('[data-error-for="' + key + '"]');
     if (!target) {
-      return;
+      return false;
     }
     target.textContent = text;
     target.hidden = !text;
@@ -295,6 +328,7 @@
     if (holder) {
       holder.classList.toggle("has-error", Boolean(text) || Boolean(holder.querySelector(".error:not([hidden])")));
     }
+    return true;
   }
 
   function checkProblems() {
@@ -330,7 +364,8 @@
   var submitButton = document.getElementById("visit-submit");
   var submitLabel = submitButton.textContent;
 
-  form.addEventListener("submit", function (event) {
+  // Check every visible answer; return the nodes with an error, first one first.
+  function validate() {
     applyConditions();
     var invalid = [];
     questions.forEach(function (node) {
@@ -340,23 +375,388 @@
         invalid.push(node);
       }
     });
-    invalid = invalid.concat(checkProblems());
-    if (invalid.length) {
-      event.preventDefault();
-      summary.textContent = messages.msgSummary;
-      summary.hidden = false;
-      invalid[0].scrollIntoView({ block: "center" });
-      return;
+    return invalid.concat(checkProblems());
+  }
+
+  function showSummary(text, firstInvalid) {
+    summary.textContent = text;
+    summary.hidden = !text;
+    if (firstInvalid) {
+      firstInvalid.scrollIntoView({ block: "center" });
     }
-    summary.hidden = true;
-    form.elements.submitted_at.value = new Date().toISOString();
-    submitButton.disabled = true;
-    submitButton.textContent = messages.msgSending;
-  });
+  }
+
+  function setBusy(busy) {
+    submitButton.disabled = busy;
+    submitButton.textContent = busy ? messages.msgSending : submitLabel;
+  }
 
   // Coming back to the page (back button) must leave the form usable for a retry.
-  window.addEventListener("pageshow", function () {
-    submitButton.disabled = false;
-    submitButton.textContent = submitLabel;
+  global.addEventListener("pageshow", function () {
+    setBusy(false);
   });
-})();
+
+  // Offline: drafts, photos and the outbox. ----------------------------------------------------
+
+  var settings = page ? page.settings : null;
+  var draftKey = settings && settings.userId ? "u" + settings.userId + ":s" + form.dataset.sampledId : null;
+  var notice = document.getElementById("draft-notice");
+
+  // The form's fields as a posted form has them: enabled, named, checked; files and CSRF left out.
+  function fieldPairs() {
+    var pairs = [];
+    Array.prototype.forEach.call(form.elements, function (element) {
+      var skip = !element.name || element.disabled || element.name === "csrf_token" ||
+        ["file", "submit", "button", "reset"].indexOf(element.type) !== -1 ||
+        ((element.type === "radio" || element.type === "checkbox") && !element.checked);
+      if (!skip) {
+        pairs.push([element.name, element.value]);
+      }
+    });
+    return pairs;
+  }
+
+  function draftRecord() {
+    return {
+      key: draftKey,
+      user_id: settings.userId,
+      sampled_id: Number(form.dataset.sampledId),
+      client_uuid: uuidInput.value,
+      label: form.dataset.label || "",
+      form_url: global.location.pathname,
+      questionnaire_id: Number(form.elements.questionnaire_id.value) || null,
+      fields: fieldPairs(),
+      photos: photos.map(function (photo) { return photo.client_uuid; }),
+      updated_at: new Date().toISOString()
+    };
+  }
+
+  function saveDraft() {
+    global.clearTimeout(offline.saveTimer);
+    if (!offline.ready || offline.submitted) {
+      return Promise.resolve(null);
+    }
+    var record = draftRecord();
+    return store.put("drafts", record).then(function () { return record; }, function (error) {
+      showSummary(store.isQuotaError(error) ? page.messages.storageFull : String(error), null);
+      throw error;
+    });
+  }
+
+  function scheduleDraftSave() {
+    if (!offline.ready || offline.submitted) {
+      return;
+    }
+    global.clearTimeout(offline.saveTimer);
+    offline.saveTimer = global.setTimeout(saveDraft, DRAFT_SAVE_DELAY_MS);
+  }
+
+  form.addEventListener("input", scheduleDraftSave);
+  form.addEventListener("change", scheduleDraftSave);
+  global.addEventListener("pagehide", function () {
+    if (offline.saveTimer) {
+      saveDraft();
+    }
+  });
+
+  function photoListOf(field) {
+    var node = byKey[field] || document.getElementById("q-" + field);
+    var list = node.querySelector(".photo-list");
+    if (!list) {
+      list = document.createElement("div");
+      list.className = "photo-list photos";
+      list.dataset.photosFor = field;
+      node.querySelector(".photo-count").after(list);
+    }
+    return list;
+  }
+
+  function renderPhotos(field) {
+    var list = photoListOf(field);
+    var own = photosOf(field);
+    list.textContent = "";
+    own.forEach(function (photo, index) {
+      var figure = document.createElement("figure");
+      figure.className = "photo-thumb";
+      figure.dataset.photo = photo.client_uuid;
+      var image = document.createElement("img");
+      image.src = photo.url;
+      image.alt = format(page.messages.photoAlt, { number: index + 1 });
+      var remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "link";
+      remove.textContent = page.messages.removePhoto;
+      remove.addEventListener("click", function () { removePhoto(photo); });
+      figure.appendChild(image);
+      figure.appendChild(remove);
+      list.appendChild(figure);
+    });
+    var bytes = own.reduce(function (sum, photo) { return sum + photo.bytes; }, 0);
+    var note = (byKey[field] || document.getElementById("q-" + field)).querySelector(".photo-count");
+    note.textContent = own.length ? format(page.messages.photoSaved, {
+      count: own.length, size: Math.round(bytes / 1024)
+    }) : "";
+  }
+
+  function addPhoto(record) {
+    photos.push({
+      client_uuid: record.client_uuid,
+      field: record.field,
+      url: URL.createObjectURL(record.blob),
+      bytes: record.bytes
+    });
+    renderPhotos(record.field);
+  }
+
+  function removePhoto(photo) {
+    store.remove("photos", photo.client_uuid).then(function () {
+      photos = photos.filter(function (other) { return other !== photo; });
+      URL.revokeObjectURL(photo.url);
+      renderPhotos(photo.field);
+      applyConditions();
+      return saveDraft();
+    });
+  }
+
+  function storePhoto(file, field) {
+    var prepared = FieldApp.preparePhoto(file, settings.photo).then(function (result) {
+      var record = {
+        client_uuid: randomUuid(),
+        owner: draftKey,
+        field: field,
+        blob: result.blob,
+        sha256: result.sha256,
+        bytes: result.bytes,
+        original_bytes: result.originalBytes,
+        width: result.width,
+        height: result.height,
+        taken_at: result.takenAt,
+        latitude: result.latitude,
+        longitude: result.longitude,
+        created_at: new Date().toISOString()
+      };
+      return store.put("photos", record).then(function () {
+        addPhoto(record);
+        showError(field, "");
+        return saveDraft();
+      });
+    }).catch(function (error) {
+      var text = store.isQuotaError(error) ? page.messages.storageFull
+        : format(page.messages.photoUnreadable, { name: file.name || "" });
+      showError(field, text);
+    });
+    pendingPhotos.push(prepared);
+    prepared.then(function () {
+      pendingPhotos = pendingPhotos.filter(function (other) { return other !== prepared; });
+    });
+    return prepared;
+  }
+
+  // Photo inputs: keep each chosen photo on the phone, or without IndexedDB show what was chosen.
+  form.querySelectorAll(".photo-input").forEach(function (input) {
+    input.addEventListener("change", function () {
+      var files = Array.prototype.slice.call(input.files || []);
+      var note = input.parentNode.querySelector(".photo-count");
+      if (offline.ready) {
+        note.textContent = page.messages.photoSaving;
+        files.forEach(function (file) { storePhoto(file, input.name); });
+        return;
+      }
+      var bytes = files.reduce(function (sum, file) { return sum + file.size; }, 0);
+      note.textContent = files.length ? format(messages.msgPhotosChosen, {
+        count: files.length, size: (bytes / 1048576).toFixed(1)
+      }) : "";
+    });
+  });
+
+  // Put the draft's values back into the form.
+  function restoreFields(pairs) {
+    var values = {};
+    pairs.forEach(function (pair) {
+      (values[pair[0]] = values[pair[0]] || []).push(pair[1]);
+    });
+    Object.keys(values).forEach(function (name) {
+      var match = /^onsite_(?:category|description)_(\d+)$/.exec(name);
+      while (match && !form.elements[name] && rows.children.length <= Number(match[1])) {
+        addOnsiteRow();
+      }
+    });
+    var kept = ["latitude", "longitude", "accuracy_m", "fixed_at", "started_at", "client_uuid"];
+    Array.prototype.forEach.call(form.elements, function (element) {
+      var name = element.name;
+      if (!name || element.type === "file" || name === "csrf_token" || name === "questionnaire_id" ||
+          (element.type === "hidden" && kept.indexOf(name) === -1)) {
+        return;
+      }
+      var own = values[name] || [];
+      if (element.type === "radio" || element.type === "checkbox") {
+        element.checked = own.indexOf(element.value) !== -1;
+      } else {
+        element.value = own.length ? own[0] : "";
+      }
+    });
+  }
+
+  function showDraftNotice(draft, photoCount) {
+    if (!notice) {
+      return;
+    }
+    notice.hidden = false;
+    notice.querySelector("[data-text]").textContent = format(page.messages.draftRestored, {
+      time: new Date(draft.updated_at).toLocaleString(document.documentElement.lang || undefined),
+      photos: photoCount
+    });
+  }
+
+  function restore(draft) {
+    return store.getByIndex("photos", "owner", draftKey).then(function (records) {
+      restoreFields(draft.fields);
+      if (form.elements.latitude.value && form.elements.accuracy_m.value) {
+        keepRestoredFix = true;
+        showKeptFix();
+      }
+      records.sort(function (a, b) { return a.created_at < b.created_at ? -1 : 1; });
+      records.forEach(addPhoto);
+      applyConditions();
+      Object.keys(draft.errors || {}).forEach(function (key) {
+        showError(key, draft.errors[key]);
+      });
+      if (draft.message) {
+        showSummary(draft.message, form.querySelector(".has-error"));
+      }
+      showDraftNotice(draft, records.length);
+    });
+  }
+
+  // A visit this household's inspector saved, that the server then rejected: back into the form.
+  function rejectedVisit() {
+    return FieldApp.outbox.list(settings.userId).then(function (visits) {
+      return visits.filter(function (visit) {
+        return visit.state === "rejected" && String(visit.sampled_id) === form.dataset.sampledId;
+      })[0] || null;
+    });
+  }
+
+  function loadDraft() {
+    if ("rerendered" in form.dataset) {
+      return Promise.resolve(); // the server's copy of what was posted wins
+    }
+    return store.get("drafts", draftKey).then(function (draft) {
+      if (draft) {
+        return restore(draft);
+      }
+      return rejectedVisit().then(function (visit) {
+        return visit ? FieldApp.outbox.reopen(visit, draftKey).then(restore) : null;
+      });
+    });
+  }
+
+  function discardDraft() {
+    if (!global.confirm(page.messages.discardConfirm)) {
+      return;
+    }
+    offline.submitted = true;
+    global.clearTimeout(offline.saveTimer);
+    store.transaction(["drafts", "photos"], "readwrite", function (stores) {
+      photos.forEach(function (photo) { stores.photos.delete(photo.client_uuid); });
+      stores.drafts.delete(draftKey);
+    }).then(function () {
+      global.location.reload();
+    });
+  }
+
+  function wait(milliseconds) {
+    return new Promise(function (resolve) { global.setTimeout(resolve, milliseconds); });
+  }
+
+  // After the visit entered the outbox: wait briefly for the server, then show the receipt, the
+  // server's objections, or the assignments with a note that the visit waits on the phone.
+  function afterQueued(visit) {
+    var home = settings.urls.home;
+    if (global.navigator.onLine === false) {
+      page.setFlash("success", page.messages.savedOffline);
+      global.location.assign(home);
+      return Promise.resolve();
+    }
+    return Promise.race([FieldApp.sync.run("submit"), wait(SEND_WAIT_MS)]).then(function () {
+      var url = FieldApp.sync.completedUrl(visit.client_uuid);
+      if (url) {
+        page.setFlash("success", page.messages.visitSent);
+        global.location.assign(url);
+        return null;
+      }
+      return store.get("outbox", visit.client_uuid).then(function (stored) {
+        if (stored && stored.state === "rejected") {
+          offline.submitted = false;
+          return FieldApp.outbox.reopen(stored, draftKey).then(function (draft) {
+            Object.keys(draft.errors || {}).forEach(function (key) { showError(key, draft.errors[key]); });
+            showSummary(draft.message || messages.msgSummary, form.querySelector(".has-error"));
+            setBusy(false);
+          });
+        }
+        page.setFlash("success", page.messages.savedOffline);
+        global.location.assign(home);
+        return null;
+      });
+    });
+  }
+
+  function submitOffline() {
+    setBusy(true);
+    return Promise.all(pendingPhotos).then(function () {
+      var invalid = validate();
+      if (invalid.length) {
+        showSummary(messages.msgSummary, invalid[0]);
+        setBusy(false);
+        return null;
+      }
+      showSummary("", null);
+      form.elements.submitted_at.value = new Date().toISOString();
+      var draft = draftRecord();
+      // Photos of questions that the answers hide are dropped, like the answers.
+      var sent = [];
+      var dropped = [];
+      photos.forEach(function (photo) {
+        var input = form.querySelector('input[type=file][name="' + photo.field + '"]');
+        (input && !input.disabled ? sent : dropped).push(photo.client_uuid);
+      });
+      offline.submitted = true;
+      global.clearTimeout(offline.saveTimer);
+      return FieldApp.outbox.enqueue(draft, sent, dropped).then(afterQueued, function (error) {
+        offline.submitted = false;
+        showSummary(store.isQuotaError(error) ? page.messages.storageFull : String(error), null);
+        setBusy(false);
+      });
+    });
+  }
+
+  form.addEventListener("submit", function (event) {
+    if (offline.ready) {
+      event.preventDefault();
+      submitOffline();
+      return;
+    }
+    var invalid = validate();
+    if (invalid.length) {
+      event.preventDefault();
+      showSummary(messages.msgSummary, invalid[0]);
+      return;
+    }
+    showSummary("", null);
+    form.elements.submitted_at.value = new Date().toISOString();
+    setBusy(true);
+  });
+
+  if (notice) {
+    notice.querySelector("[data-discard]").addEventListener("click", discardDraft);
+  }
+
+  if (store && page && draftKey && FieldApp.outbox) {
+    store.open().then(function () {
+      offline.ready = true;
+      return loadDraft();
+    }).catch(function (error) {
+      global.console.error("offline drafts unavailable", error);
+    });
+  }
+})(self);

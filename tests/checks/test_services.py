@@ -1,14 +1,17 @@
 """Re-running the checks: stable problem rows, resolution by the data, reopening and scope."""
 
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import select
 
 from fieldapp.audit.models import AuditRecord
+from fieldapp.checks import registries
 from fieldapp.checks.models import SuspectedProblem
 from fieldapp.checks.services import division_prefixes_for, run_checks
 from fieldapp.errors import FieldError
 from fieldapp.extensions import db
+from tests.checks.builders import vehicle_file
 
 
 def problems():
@@ -30,7 +33,7 @@ def test_rerun_keeps_rows(ctx, make):
 
     [after] = problems()
     assert (first.opened, first.kept, first.resolved) == (1, 0, 0)
-    assert (second.opened, second.kept, second.resolved) == (0, 1, 0)
+    assert (second.opened, second.kept, second.resolved, second.updated) == (0, 1, 0, 0)
     assert after.id == problem_id
     assert after.first_seen_at == first_seen
     assert after.last_seen_at >= last_seen
@@ -149,3 +152,32 @@ def test_division_prefixes_unknown_code(ctx):
         assert "371622999000" in error.message
     else:
         raise AssertionError("an unknown division code was accepted")
+
+
+def test_rerun_of_every_kind_updates_nothing(ctx, make, tmp_path):
+    """Stored values compare equal to fresh ones for text, numbers, dates and registry rows."""
+    household = make.household(members=3, per_capita_net_income=Decimal("1234.5"), size=4)
+    break_birth_date(household)
+    owner = household.members[1]
+    registries.import_registry(vehicle_file(tmp_path / "车辆.xlsx", [(owner.name, owner.id_number)]), "车辆")
+    first = run_checks()
+
+    second = run_checks()
+
+    assert first.opened >= 4
+    assert (second.kept, second.updated, second.opened) == (first.opened, 0, 0)
+
+
+def test_changed_detail_updates_row(ctx, make):
+    household = make.household()
+    break_birth_date(household)
+    run_checks()
+    household.members[0].birth_date = date(1979, 6, 6)
+    db.session.flush()
+
+    summary = run_checks()
+
+    [problem] = problems()
+    assert (summary.kept, summary.updated) == (1, 1)
+    assert problem.detail_values["recorded"] == "1979-06-06"
+    assert "1979-06-06" in problem.detail

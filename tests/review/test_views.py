@@ -504,6 +504,7 @@ def test_status_post_without_status_rejected(client_en, world):
 def test_closed_finding_has_no_status_form(client_en, world):
     finding = world.finding
     finding.status, finding.corrected_at, finding.closed_at = "closed", utcnow(), utcnow()
+    finding.rechecked_at, finding.rechecked_by_id, finding.evidence_count = utcnow(), world.supervisor.id, 1
     db.session.flush()
     login(client_en, world.supervisor)
     text = page_text(client_en.get(f"/review/findings/{finding.id}"))

@@ -1,7 +1,9 @@
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from fieldapp.extensions import db
 from fieldapp.sampling.models import SamplingRound
+from tests.sampling.conftest import add_problem
 
 SHANGDIAN_VILLAGE = "371622101210"
 
@@ -31,9 +33,10 @@ def test_sample_prints_allocation(app, make):
 
 def test_sample_too_large(app, make):
     make.household(make.LAODIAN_VILLAGE, members=1)
-    result = app.test_cli_runner().invoke(args=[
-        "sample", "--division", make.LAODIAN, "--size", "2", "--seed", "1", "--name", "X",
-    ])
+    with force_locale("en"):
+        result = app.test_cli_runner().invoke(args=[
+            "sample", "--division", make.LAODIAN, "--size", "2", "--seed", "1", "--name", "X",
+        ])
     assert result.exit_code == 1
     assert "fewer than the 2 requested" in result.output
     assert db.session.scalars(select(SamplingRound)).all() == []
@@ -48,3 +51,46 @@ def test_sample_unknown_inspector(app, make):
     assert result.exit_code == 1
     assert "User nobody was not found" in result.output
     assert db.session.scalars(select(SamplingRound)).all() == []
+
+
+def test_sample_with_options(app, make):
+    laodian = [make.household(make.LAODIAN_VILLAGE, members=1) for _ in range(6)]
+    for _ in range(4):
+        make.household(SHANGDIAN_VILLAGE, members=1, household_type="监测对象")
+    for household in laodian[:3]:
+        add_problem(household, 2)
+    earlier = app.test_cli_runner().invoke(args=["sample", "--divisions", make.LAODIAN, "--size", "1",
+                                                 "--seed", "4"])
+    assert earlier.exit_code == 0, earlier.output
+    first = db.session.scalars(select(SamplingRound)).one()
+
+    result = app.test_cli_runner().invoke(args=[
+        "sample", "--divisions", f"{make.LAODIAN},371622101000", "--size", "4", "--seed", "9",
+        "--method", "stratified_pps", "--allocation", "problems", "--stratum-level", "village",
+        "--minimum", "1", "--control-share", "25", "--reserves", "2", "--exclude-round", str(first.id),
+        "--exclude-visited-days", "30", "--exclude-type", "脱贫户",
+    ])
+
+    assert result.exit_code == 0, result.output
+    assert "Method stratified_pps, allocation problems, strata by village" in result.output
+    second = db.session.scalars(select(SamplingRound).where(SamplingRound.id != first.id)).one()
+    assert second.name == "Sample of 4, seed 9"
+    parameters = second.parameters
+    assert parameters["divisions"] == [make.LAODIAN, "371622101000"]
+    assert parameters["minimum"] == 1
+    assert parameters["control_percent"] == 25
+    assert parameters["reserves"] == 2
+    assert parameters["exclusions"] == {"rounds": [first.id], "visited_days": 30,
+                                        "household_types": ["脱贫户"]}
+    # Every 劳店镇 household is a 脱贫户, so only 商店镇's four 监测对象 households are eligible.
+    assert {s.stratum_code for s in second.sampled_households} == {SHANGDIAN_VILLAGE}
+    assert len(second.sampled_households) == 4
+
+
+def test_sample_rejects_unknown_method(app, make):
+    make.household(make.LAODIAN_VILLAGE, members=1)
+    result = app.test_cli_runner().invoke(args=[
+        "sample", "--division", make.LAODIAN, "--size", "1", "--seed", "1", "--method", "cluster",
+    ])
+    assert result.exit_code == 2
+    assert "cluster" in result.output

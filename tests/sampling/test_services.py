@@ -54,10 +54,14 @@ def test_create_round_stores_draw(ctx, make, register, admin):
     assert sampling_round.is_demo is False
     assert sampling_round.parameters["divisions"] == [make.YANGXIN]
     assert sampling_round.parameters["size"] == 4
-    assert sampling_round.parameters["allocation"] == [
+    assert [{key: stratum[key] for key in ("code", "name", "population", "allocated")}
+            for stratum in sampling_round.parameters["allocation"]] == [
         {"code": SHANGDIAN, "name": "商店镇", "population": 3, "allocated": 1},
         {"code": make.LAODIAN, "name": "劳店镇", "population": 6, "allocated": 3},
     ]
+    assert sampling_round.parameters["stratum_level"] == "township"
+    assert sampling_round.parameters["allocation_rule"] == "households"
+    assert len(sampling_round.parameters["frame_sha256"]) == 64
     sampled = sampling_round.sampled_households
     assert [s.draw_order for s in sampled] == [1, 2, 3, 4]
     assert [s.stratum_code for s in sampled] == [SHANGDIAN, make.LAODIAN, make.LAODIAN, make.LAODIAN]

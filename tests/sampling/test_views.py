@@ -58,11 +58,23 @@ def test_pages_need_login(client, method, path):
     assert response.headers["Location"].startswith("/login")
 
 
-@pytest.mark.parametrize("role", ["inspector", "supervisor"])
-@pytest.mark.parametrize("path", ["/sampling/", "/sampling/new"])
-def test_pages_only_for_admin(client, make, role, path):
+@pytest.mark.parametrize(("role", "path"), [
+    ("inspector", "/sampling/"), ("inspector", "/sampling/new"), ("supervisor", "/sampling/new"),
+    ("inspector", "/sampling/teams"), ("supervisor", "/sampling/teams"),
+    ("supervisor", "/sampling/teams/new"),
+])
+def test_pages_only_for_allowed_roles(client, make, role, path):
     login(client, make.user(role, [make.YANGXIN]))
     assert client.get(path).status_code == 404
+
+
+def test_supervisor_sees_rounds_without_new_button(english, make, sampling_round):
+    login(english, make.user("supervisor", [make.YANGXIN]))
+    response = english.get("/sampling/")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "June round" in page
+    assert "/sampling/new" not in page
 
 
 def test_rounds_list(english, make, sampling_round, admin):
@@ -103,9 +115,13 @@ def test_preview_shows_allocation(english, make, register, admin):
     })
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "Preview: allocation per township" in page
-    assert re.search(r"劳店镇.*?<td class=\"num\">6</td>\s*<td class=\"num\">3</td>", page, re.S)
-    assert re.search(r"商店镇.*?<td class=\"num\">3</td>\s*<td class=\"num\">1</td>", page, re.S)
+    assert "Preview: allocation per stratum" in page
+    # Households, eligible, problems, then drawn.
+    assert re.search(r"劳店镇.*?<td class=\"num\">6</td>\s*<td class=\"num\">6</td>\s*"
+                     r"<td class=\"num\">0</td>\s*<td class=\"num\">3</td>", page, re.S)
+    assert re.search(r"商店镇.*?<td class=\"num\">3</td>\s*<td class=\"num\">3</td>\s*"
+                     r"<td class=\"num\">0</td>\s*<td class=\"num\">1</td>", page, re.S)
+    assert "have no open suspected problems" in page
     assert rounds_count() == 0
 
 

@@ -1,5 +1,6 @@
-"""Builders of problems, rounds, visits, photos, findings and imports, through the models and services."""
+"""Builders of the records that pages and the API show, through the models and the features' services."""
 
+import hashlib
 import io
 import os
 import uuid
@@ -73,17 +74,25 @@ def make_visit(sampled, inspector, answers=None, latitude=None, longitude=None):
 
 
 def make_photo(visit, image: bytes | None = None) -> Photo:
-    """Store a JPEG for ``visit`` through the visits feature's photo processing and storage."""
+    """Store a JPEG for ``visit`` through the visits feature's photo processing and storage.
+
+    The visit's photo manifest declares it, as a phone's upload would.
+    """
     from fieldapp.visits import photos
 
+    data = image or jpeg_bytes()
     limits = photos.PhotoLimits.from_config(current_app.config)
-    processed = photos.process_photo(image or jpeg_bytes(), "house.jpg", "photos", limits)
+    processed = photos.process_photo(data, "house.jpg", "photos", limits)
     stored_name, thumbnail_name = photos.write_photo_files(processed)
     photo = photos.new_photo_row(
         processed, client_uuid=str(uuid.uuid4()), question_key=None,
         stored_name=stored_name, thumbnail_name=thumbnail_name,
     )
     visit.photos.append(photo)
+    entry = {"client_uuid": photo.client_uuid, "sha256": hashlib.sha256(data).hexdigest(), "field": "photos",
+             "index": len(visit.photos) - 1, "question_key": None, "taken_at": None, "latitude": None,
+             "longitude": None}
+    visit.photo_manifest = [*(visit.photo_manifest or []), entry]
     visit.photos_expected = len(visit.photos)
     db.session.flush()
     return photo
@@ -112,3 +121,73 @@ def make_register_import(admin):
     db.session.add(record)
     db.session.flush()
     return record
+
+
+def make_corrected_finding(household, user, **links):
+    from fieldapp.review import services
+
+    finding = make_finding(household, user, description="危房已加固", **links)
+    services.change_status(finding, "corrected", comment="已加固", user=user)
+    db.session.flush()
+    return finding
+
+
+def make_check_run(user):
+    from fieldapp.checks.models import CheckRun
+
+    run = CheckRun(is_demo=user.is_demo, source="page", status="done", started_by_id=user.id)
+    db.session.add(run)
+    db.session.flush()
+    return run
+
+
+def make_registry_batch(admin, filename="车辆登记.xlsx"):
+    from datetime import date
+
+    from fieldapp.checks.models import RegistryBatch
+
+    batch = RegistryBatch(
+        kind="车辆", is_demo=admin.is_demo, data_date=date(2024, 6, 1), filename=filename, sha256="0" * 64,
+        imported_by_id=admin.id, status="done", headers=["姓名", "证件号码"], id_column="证件号码",
+    )
+    db.session.add(batch)
+    db.session.flush()
+    return batch
+
+
+def make_export_job(user):
+    """Record a finished ledger export of ``user`` with its file on disk."""
+    from fieldapp.reports import jobs
+    from fieldapp.reports.models import ExportJob
+
+    stored_name = f"{uuid.uuid4().hex}.xlsx"
+    with open(os.path.join(jobs.export_folder(), stored_name), "wb") as handle:
+        handle.write(b"PK\x03\x04 placeholder workbook")
+    job = ExportJob(user_id=user.id, kind="ledger", format="xlsx", status="done", stored_name=stored_name)
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+def make_evidence(finding, user, note=""):
+    from fieldapp.review import evidence
+
+    upload = evidence.EvidenceUpload("整改照片.jpg", jpeg_bytes(), note)
+    result = evidence.add_evidence(finding, upload, user=user)
+    db.session.flush()
+    return result.evidence
+
+
+def make_reinspection_task(finding, inspector, user, instructions=""):
+    from fieldapp.review import reinspection
+
+    [task] = reinspection.create_tasks([finding], inspector, instructions=instructions, user=user)
+    return task
+
+
+def make_team(name, division_code, inspectors, admin):
+    from fieldapp.divisions.models import Division
+    from fieldapp.sampling import teams
+
+    division = db.session.get(Division, division_code)
+    return teams.create_team(name, division, [inspector.id for inspector in inspectors], user=admin)

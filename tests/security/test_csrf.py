@@ -1,4 +1,8 @@
-"""With CSRF protection on, as in production, every POST route rejects a request without a valid token."""
+"""With CSRF protection on, as in production, every route that changes data rejects a forged request.
+
+Routes that use the login session need a valid CSRF token. Routes of the sync API that take a
+bearer token are exempt from the CSRF check, so they must ignore the session cookie.
+"""
 
 import re
 from contextlib import contextmanager
@@ -25,13 +29,27 @@ def audit_count() -> int:
     return db.session.scalar(select(func.count()).select_from(AuditRecord))
 
 
-def post_rules(app):
-    return [rule for rule in app.url_map.iter_rules() if "POST" in rule.methods]
+def changing_requests(app) -> list[tuple[object, str]]:
+    """Return (rule, method) for every POST, PUT and DELETE of the URL map."""
+    return [
+        (rule, method)
+        for rule in app.url_map.iter_rules()
+        for method in ("POST", "PUT", "DELETE")
+        if method in rule.methods
+    ]
 
 
-def user_for(world, endpoint):
-    """Return a user who may use the endpoint; routes open to everyone get the administrator."""
-    return insider(world, ROUTES.get(endpoint, Access(ADMIN)))
+def access_of(endpoint) -> Access:
+    """Return the route's access; routes open to everyone are requested as the administrator."""
+    return ROUTES.get(endpoint, Access(ADMIN))
+
+
+def session_requests(app):
+    return [pair for pair in changing_requests(app) if access_of(pair[0].endpoint).auth != "token"]
+
+
+def token_requests(app):
+    return [pair for pair in changing_requests(app) if access_of(pair[0].endpoint).auth == "token"]
 
 
 def page_token(client, url="/") -> str:
@@ -41,35 +59,50 @@ def page_token(client, url="/") -> str:
     return match.group(1)
 
 
-def test_post_routes_exist(app):
-    assert len(post_rules(app)) >= 2
+def test_changing_routes_found(app):
+    assert len(session_requests(app)) >= 20
+    assert len(token_requests(app)) >= 3
 
 
-def test_post_without_token_rejected(app, world):
-    rejected_wrongly = []
-    for rule in post_rules(app):
-        client = logged_in(app, user_for(world, rule.endpoint))
+def test_request_without_token_rejected(app, world):
+    accepted = []
+    for rule, method in session_requests(app):
+        client = logged_in(app, insider(world, access_of(rule.endpoint)))
         url, _ = build_url(app, rule, world)
         before = audit_count()
         with csrf_protection(app):
-            response = client.post(url, data={})
+            response = client.open(url, method=method, data={})
         if response.status_code != 400:
-            rejected_wrongly.append(f"POST {url}: {response.status_code}, expected 400")
+            accepted.append(f"{method} {url}: {response.status_code}, expected 400")
         if audit_count() != before:
-            rejected_wrongly.append(f"POST {url}: wrote an audit record without a token")
-    assert not rejected_wrongly, "\n".join(rejected_wrongly)
+            accepted.append(f"{method} {url}: wrote an audit record without a token")
+    assert not accepted, "\n".join(accepted)
 
 
-def test_post_with_forged_token_rejected(app, world):
-    rejected_wrongly = []
-    for rule in post_rules(app):
-        client = logged_in(app, user_for(world, rule.endpoint))
+def test_request_with_forged_token_rejected(app, world):
+    accepted = []
+    for rule, method in session_requests(app):
+        client = logged_in(app, insider(world, access_of(rule.endpoint)))
         url, _ = build_url(app, rule, world)
         with csrf_protection(app):
-            response = client.post(url, data={"csrf_token": "forged." + "x" * 40})
+            response = client.open(url, method=method, data={"csrf_token": "forged." + "x" * 40})
         if response.status_code != 400:
-            rejected_wrongly.append(f"POST {url}: {response.status_code}, expected 400")
-    assert not rejected_wrongly, "\n".join(rejected_wrongly)
+            accepted.append(f"{method} {url}: {response.status_code}, expected 400")
+    assert not accepted, "\n".join(accepted)
+
+
+def test_token_routes_ignore_session(app, world):
+    """API routes exempt from CSRF authenticate by bearer token only, so a cross-site request,
+    which carries only the session cookie, gets 401."""
+    accepted = []
+    for rule, method in token_requests(app):
+        client = logged_in(app, world.inspector)
+        url, _ = build_url(app, rule, world)
+        with csrf_protection(app):
+            response = client.open(url, method=method, data={})
+        if response.status_code != 401:
+            accepted.append(f"{method} {url}: {response.status_code} with a session cookie, expected 401")
+    assert not accepted, "\n".join(accepted)
 
 
 def test_token_from_other_session_rejected(app, make):

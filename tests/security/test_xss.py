@@ -34,6 +34,15 @@ FIELDS = {
     "inspector.display_name": "X12",
     "round.name": "X13",
     "problem.detail": "X14",
+    "finding.responsible_person": "X15",
+    "finding.measures": "X16",
+    "evidence.note": "X17",
+    "evidence.original_name": "X18",
+    "reinspection.instructions": "X19",
+    "team.name": "X20",
+    "register_import.filename": "X21",
+    "registry_batch.filename": "X22",
+    "supervisor.display_name": "X23",
 }
 
 
@@ -69,6 +78,15 @@ def store_payloads(world) -> None:
     world.inspector.display_name = stored("inspector.display_name")
     world.sampling_round.name = stored("round.name")
     world.problem.detail = stored("problem.detail")
+    finding.responsible_person = stored("finding.responsible_person")
+    finding.measures = stored("finding.measures")
+    world.evidence.note = stored("evidence.note")
+    world.evidence.original_name = stored("evidence.original_name") + ".jpg"
+    world.reinspection_task.instructions = stored("reinspection.instructions")
+    world.team.name = stored("team.name")
+    world.register_import.filename = stored("register_import.filename") + ".xlsx"
+    world.registry_batch.filename = stored("registry_batch.filename") + ".xlsx"
+    world.supervisor.display_name = stored("supervisor.display_name")
     db.session.flush()
 
 
@@ -80,31 +98,57 @@ def xss_world(make):
 
 
 # Pages that display each field, as the role that opens them: (role, endpoint) -> fields.
+# NOTE: no page shows a re-inspection task's instructions yet, so that field is only covered
+# by the check for raw tags.
 HOUSEHOLD_LINE = ["household.village", "household.township", "member.name"]
+FINDING_TEXT = ["finding.description", "finding.category"]
+FINDING_DETAILS = [
+    *FINDING_TEXT, "finding.responsible_unit", "finding.responsible_person", "finding.measures",
+]
 DISPLAYED = {
     ("supervisor", "register.households"): HOUSEHOLD_LINE,
     ("supervisor", "register.household"): [*HOUSEHOLD_LINE, "household.helper_name", "problem.detail"],
+    ("supervisor", "checks.problems"): [*HOUSEHOLD_LINE, "problem.detail"],
+    ("supervisor", "checks.problem"): [*HOUSEHOLD_LINE, "outcome.note", "problem.detail"],
+    ("supervisor", "sampling.rounds"): ["round.name"],
+    ("supervisor", "sampling.round"): [*HOUSEHOLD_LINE, "inspector.display_name", "round.name"],
+    ("supervisor", "sampling.print_list"): [
+        *HOUSEHOLD_LINE, "inspector.display_name", "round.name", "problem.detail",
+    ],
+    ("supervisor", "sampling.replace"): [*HOUSEHOLD_LINE, "round.name"],
     ("supervisor", "review.rounds"): ["round.name"],
     ("supervisor", "review.round"): [*HOUSEHOLD_LINE, "inspector.display_name", "round.name"],
     ("supervisor", "review.sampled_household"): [
-        *HOUSEHOLD_LINE, "finding.description", "finding.category", "inspector.display_name", "round.name",
-        "problem.detail",
+        *HOUSEHOLD_LINE, *FINDING_TEXT, "inspector.display_name", "round.name", "problem.detail",
     ],
     ("supervisor", "review.visit"): [
         *HOUSEHOLD_LINE, "visit.answer.assets_note", "visit.answer.problems_and_needs", "outcome.note",
-        "finding.description", "finding.category", "inspector.display_name", "problem.detail",
+        *FINDING_TEXT, "inspector.display_name", "problem.detail",
     ],
     ("supervisor", "review.findings"): [
-        *HOUSEHOLD_LINE, "finding.description", "finding.category", "round.name",
+        *HOUSEHOLD_LINE, *FINDING_TEXT, "finding.responsible_unit", "inspector.display_name", "round.name",
     ],
     ("supervisor", "review.finding"): [
-        *HOUSEHOLD_LINE, "finding.description", "finding.category", "finding.responsible_unit",
-        "finding_event.comment", "problem.detail",
+        *HOUSEHOLD_LINE, *FINDING_DETAILS, "finding_event.comment", "problem.detail", "evidence.note",
+        "evidence.original_name",
     ],
-    ("admin", "sampling.rounds"): ["round.name"],
-    ("admin", "sampling.round"): [*HOUSEHOLD_LINE, "inspector.display_name", "round.name"],
-    ("admin", "auth.users"): ["inspector.display_name"],
+    ("supervisor", "review.finding_edit"): FINDING_DETAILS,
+    ("supervisor", "review.reinspections"): [*HOUSEHOLD_LINE, "inspector.display_name"],
+    ("supervisor", "reports.dashboard_page"): ["round.name"],
+    ("supervisor", "reports.map_page"): ["household.township", "round.name"],
+    ("supervisor", "reports.exports"): ["household.township", "round.name"],
+    ("admin", "register.upload"): ["register_import.filename"],
+    ("admin", "register.import_status"): ["register_import.filename"],
+    ("admin", "checks.registry_list"): ["registry_batch.filename"],
+    ("admin", "checks.registry_batch"): ["registry_batch.filename"],
+    ("admin", "sampling.new"): ["round.name"],
+    ("admin", "sampling.verify"): ["round.name"],
+    ("admin", "sampling.round"): ["team.name"],
+    ("admin", "sampling.team_list"): ["inspector.display_name", "team.name"],
+    ("admin", "sampling.team_edit"): ["inspector.display_name", "team.name"],
+    ("admin", "auth.users"): ["inspector.display_name", "supervisor.display_name"],
     ("admin", "auth.user_edit"): ["inspector.display_name"],
+    ("admin", "review.finding"): ["supervisor.display_name"],
     ("inspector", "visits.assignments"): [*HOUSEHOLD_LINE, "round.name"],
     ("inspector", "visits.household"): [*HOUSEHOLD_LINE, "household.helper_name", "problem.detail"],
     ("inspector", "visits.new"): ["household.village", "member.name", "problem.detail"],
@@ -113,6 +157,7 @@ DISPLAYED = {
         "inspector.display_name",
     ],
 }
+NOT_DISPLAYED = {"reinspection.instructions"}
 
 
 def html_pages(app, world, user) -> dict[str, tuple[str, str]]:
@@ -132,7 +177,7 @@ def html_pages(app, world, user) -> dict[str, tuple[str, str]]:
 
 def test_every_field_displayed_somewhere():
     displayed = {field for fields in DISPLAYED.values() for field in fields}
-    assert displayed == set(FIELDS)
+    assert displayed == set(FIELDS) - NOT_DISPLAYED
 
 
 @pytest.mark.parametrize("role", ["admin", "supervisor", "inspector"])

@@ -5,7 +5,8 @@ import itertools
 import struct
 import zlib
 
-from PIL import Image
+from PIL import ExifTags, Image
+from PIL.TiffImagePlugin import IFDRational
 
 from fieldapp.checks.models import SuspectedProblem
 from fieldapp.extensions import db
@@ -57,6 +58,24 @@ def jpeg_bytes(size=(40, 20), colour=(30, 90, 200), exif=None) -> bytes:
     else:
         image.save(buffer, "JPEG", quality=95)
     return buffer.getvalue()
+
+
+def gps_exif(latitude_ref="N", longitude_ref="E", with_gps_time=True) -> Image.Exif:
+    """Return EXIF data with a GPS position near 阳信县 (37.6411 N, 117.5786 E) and capture times.
+
+    The GPS time says 02:03:04 UTC on 2026-05-01; DateTimeOriginal says 10:03:00 local time.
+    """
+    exif = Image.Exif()
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps[ExifTags.GPS.GPSLatitudeRef] = latitude_ref
+    gps[ExifTags.GPS.GPSLatitude] = (IFDRational(37), IFDRational(38), IFDRational(2796, 100))
+    gps[ExifTags.GPS.GPSLongitudeRef] = longitude_ref
+    gps[ExifTags.GPS.GPSLongitude] = (IFDRational(117), IFDRational(34), IFDRational(4296, 100))
+    if with_gps_time:
+        gps[ExifTags.GPS.GPSDateStamp] = "2026:05:01"
+        gps[ExifTags.GPS.GPSTimeStamp] = (IFDRational(2), IFDRational(3), IFDRational(4))
+    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = "2026:05:01 10:03:00"
+    return exif
 
 
 def png_header_only(width: int, height: int) -> bytes:

@@ -86,7 +86,8 @@ def test_required_answer_missing(definition, household):
     answers = typed_answers(definition, household)
     del answers["food_enough"]
     del answers["house_photo"]
-    errors = validate_answers(definition, answers, household, TODAY)
+    with force_locale("en"):
+        errors = validate_answers(definition, answers, household, TODAY)
     assert set(errors) == {"food_enough", "house_photo"}
     assert "photo" in errors["house_photo"]
 

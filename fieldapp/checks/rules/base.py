@@ -1,24 +1,50 @@
 """The rule registry and the SQL building blocks that rules share.
 
 A rule is one set-based query over the register. ``Rule.query`` receives a
-condition on ``Household`` that limits the run to its scope. It returns a
-``select`` with the columns ``household_id`` and ``member_id``, which is NULL
-for a rule about the whole household. Any further labelled columns are the
-values that ``Rule.describe`` turns into the readable detail. The queries use
-only functions that SQLite and PostgreSQL share (``substr``, ``length``,
-``replace``, ``CAST``, ``CASE``, ``EXTRACT``).
+``RunContext``: a condition on ``Household`` that limits the run to its scope,
+the run's settings (thresholds, reference date) and the registry batches in use.
+It returns a ``select`` with the columns ``household_id`` and ``member_id``,
+which is NULL for a rule about the whole household. A cross-check adds
+``registry_record_id`` and ``evidence_key`` (the registry row's fingerprint).
+Any further labelled columns are the values that ``Rule.describe`` turns into
+the readable detail. The queries use only functions that SQLite and PostgreSQL
+share (``substr``, ``length``, ``ltrim``, ``replace``, ``CAST``, ``CASE``, ``EXTRACT``),
+and ``date_digits``, which is compiled for each of them.
 """
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 
 from flask_babel import LazyString
-from sqlalchemy import ColumnElement, Select, func
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ColumnElement, Integer, Select, String, Text, case, cast, extract, func, or_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
-# Severity of a rule's problems, stored on each suspected problem.
+from fieldapp.checks.settings import CheckSettings
+from fieldapp.register.models import Household, Member
+
+# Severity of a rule's problems, stored on each suspected problem; the density score adds them up.
 LOW, MEDIUM, HIGH = 1, 2, 3
 
 DIGITS = "0123456789"
+
+# Columns of a rule's row that are not detail values.
+KEY_COLUMNS = ("household_id", "member_id", "registry_record_id", "evidence_key")
+
+
+@dataclass(frozen=True)
+class RunContext:
+    scope: ColumnElement[bool]  # condition on Household
+    is_demo: bool
+    settings: CheckSettings
+    # Newest finished registry batch id of each kind that has one.
+    batches: dict[str, int]
+    # Whether any member in scope has a disability certificate number, which cross-checks match by
+    # its first 18 characters; without one, that second match is skipped.
+    has_certificates: bool = False
 
 
 @dataclass(frozen=True)
@@ -28,13 +54,20 @@ class Rule:
     description: LazyString
     severity: int
     fields: tuple[str, ...]  # register fields the rule reads, as "Model.attribute"
-    query: Callable[[ColumnElement[bool]], Select]
+    query: Callable[[RunContext], Select]
     describe: Callable[[Mapping], str]  # detail text from the row's extra columns, in the current locale
-    enabled: bool = True
+    family: str  # groups the rules on the settings and summary pages; a key of FAMILIES
+    thresholds: tuple[str, ...] = ()  # names of the settings the rule reads
+    registry_kind: str | None = None  # the registry a cross-check reads; "" for every custom kind
 
-    def key(self, household_id: int, member_id: int | None) -> str:
-        """Return the problem's identity across runs: ``rule_id:household_id:member_id``."""
-        return f"{self.id}:{household_id}:{member_id if member_id is not None else ''}"
+    def key(self, household_id: int, member_id: int | None, evidence: str | None = None) -> str:
+        """Return the problem's identity across runs: ``rule_id:household_id:member_id[:evidence]``."""
+        key = f"{self.id}:{household_id}:{member_id if member_id is not None else ''}"
+        return f"{key}:{evidence}" if evidence else key
+
+    @property
+    def is_cross_check(self) -> bool:
+        return self.registry_kind is not None
 
 
 RULES: dict[str, Rule] = {}
@@ -53,8 +86,96 @@ def rule_name(rule_id: str) -> str:
     return str(rule.name) if rule is not None else rule_id
 
 
-def strip_digits(expression) -> ColumnElement[str]:
-    """Return ``expression`` with every ASCII digit removed; empty means it held digits only."""
-    for digit in DIGITS:
-        expression = func.replace(expression, digit, "")
-    return expression
+def is_digits(expression) -> ColumnElement[bool]:
+    """Whether ``expression`` holds ASCII digits only (an empty text counts as digits).
+
+    ``ltrim`` with a set of characters exists in SQLite and PostgreSQL and is one call,
+    where ten ``replace`` calls would be needed otherwise.
+    """
+    return func.ltrim(expression, DIGITS) == ""
+
+
+def member_select(*columns) -> Select:
+    """Select members with their household joined, for a rule that reports single members."""
+    return select(
+        Member.household_id.label("household_id"), Member.id.label("member_id"), *columns
+    ).join(Household, Member.household_id == Household.id)
+
+
+def age_on(birth_date, reference: date) -> ColumnElement[int]:
+    """Age in whole years on ``reference`` of someone born on ``birth_date``; NULL when it is NULL.
+
+    For the detail text; conditions on age use ``aged_at_least`` and ``aged_below``, which
+    compare dates and cost far less per row.
+    """
+    month_day = extract("month", birth_date) * 100 + extract("day", birth_date)
+    birthday_later = case((month_day > reference.month * 100 + reference.day, 1), else_=0)
+    return cast(reference.year - extract("year", birth_date) - birthday_later, Integer)
+
+
+def years_before(reference: date, years: int) -> date:
+    """The same day ``years`` earlier; 29 February becomes 28 February in a common year."""
+    try:
+        return reference.replace(year=reference.year - years)
+    except ValueError:
+        return reference.replace(year=reference.year - years, day=28)
+
+
+def aged_at_least(birth_date, reference: date, years: int) -> ColumnElement[bool]:
+    """Someone born on ``birth_date`` is ``years`` old or older on ``reference``."""
+    return birth_date <= years_before(reference, years)
+
+
+def aged_below(birth_date, reference: date, years: int) -> ColumnElement[bool]:
+    """Someone born on ``birth_date`` is younger than ``years`` on ``reference``."""
+    return birth_date > years_before(reference, years)
+
+
+class date_digits(FunctionElement):  # noqa: N801  (named like the SQL functions it stands for)
+    """A date as the text YYYYMMDD, the form of characters 7-14 of an ID number."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(date_digits, "sqlite")
+def _date_digits_sqlite(element, compiler, **kw):
+    # SQLAlchemy stores a SQLite date as the text YYYY-MM-DD.
+    return f"replace({compiler.process(element.clauses, **kw)}, '-', '')"
+
+
+@compiles(date_digits, "postgresql")
+def _date_digits_postgresql(element, compiler, **kw):
+    return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYYMMDD')"
+
+
+def list_contains(column, value: str) -> ColumnElement[bool]:
+    """Whether a JSON list column holds the string ``value``.
+
+    The list is matched as text because SQLite and PostgreSQL share no JSON
+    containment operator. JSON writers escape non-ASCII characters or not, so
+    both spellings of ``"value"`` are looked for.
+    """
+    text = cast(column, Text)
+    spellings = {json.dumps(value), json.dumps(value, ensure_ascii=False)}
+    return or_(*(text.contains(spelling, autoescape=True) for spelling in sorted(spellings)))
+
+
+# Rule families, in the order the settings and summary pages list them.
+FAMILIES: dict[str, LazyString] = {
+    "id": _l("ID numbers"),
+    "household": _l("Head of household and duplicate members"),
+    "education": _l("Education"),
+    "labour": _l("Labour capacity"),
+    "risk": _l("Risks against members"),
+    "income": _l("Work and income"),
+    "living": _l("Housing, drinking water and toilet"),
+    "insurance": _l("Medical insurance"),
+    "cross": _l("Cross-checks with registries"),
+}
+
+
+def ordered_rules() -> list[Rule]:
+    """Return the rules by family, in the order of ``FAMILIES``, each family in registration order."""
+    families = list(FAMILIES)
+    return sorted(RULES.values(), key=lambda rule: families.index(rule.family))

@@ -1,10 +1,14 @@
-"""Rules on members' resident ID numbers (GB 11643-1999).
+"""Rules on members' ID numbers: resident IDs (GB 11643-1999) and disability certificate numbers.
 
 Characters 7-14 of an ID number are the birth date, and character 17 is odd
 for men and even for women. Character 18 is the check character: the sum of
 the first 17 digits times the weights 7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2,
-mod 11, is its index in ``10X98765432``.
+mod 11, is its index in ``10X98765432``. A disability certificate number
+(残疾人证) is the holder's 18-character ID number followed by 2 digits, so the
+rules on the ID's characters read its first 18 characters.
 """
+
+from datetime import date
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -16,22 +20,37 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    extract,
     func,
     literal,
     or_,
-    select,
 )
 
-from fieldapp.checks.rules.base import DIGITS, HIGH, MEDIUM, Rule, register, strip_digits
+from fieldapp.checks.rules.base import (
+    DIGITS,
+    HIGH,
+    MEDIUM,
+    Rule,
+    RunContext,
+    date_digits,
+    is_digits,
+    member_select,
+    register,
+)
 from fieldapp.idnumbers import CHECK_CHARACTERS, WEIGHTS
-from fieldapp.register.models import Household, Member
+from fieldapp.register.models import Member
 
 # ID types whose number is an 18-character resident ID. A blank type is read as one,
 # because registers leave the column empty when every member has a resident ID.
-# TODO(first register with 残疾人证 numbers): check the 18-character ID inside a 20-character
-# disability certificate number as well.
 RESIDENT_ID_TYPES = ("居民身份证", "")
+# ID types whose number is a 20-character disability certificate number.
+DISABILITY_ID_TYPES = ("残疾人证",)
+
+# Province codes of GB/T 2260, and 9 for the permanent residence IDs of foreigners (2023 format).
+PROVINCE_CODES = (
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37",
+    "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65",
+    "71", "81", "82",
+)
 
 ID = Member.id_number
 
@@ -40,45 +59,109 @@ def _is_resident_id() -> ColumnElement[bool]:
     return Member.id_type.in_(RESIDENT_ID_TYPES)
 
 
-def _is_well_formed() -> ColumnElement[bool]:
-    """18 characters: 17 digits, then a digit or X."""
+def _is_disability_certificate() -> ColumnElement[bool]:
+    return Member.id_type.in_(DISABILITY_ID_TYPES)
+
+
+def _has_id_characters() -> ColumnElement[bool]:
+    """The first 18 characters are 17 digits, then a digit or X."""
     return and_(
-        func.length(ID) == 18,
-        strip_digits(func.substr(ID, 1, 17)) == "",
+        is_digits(func.substr(ID, 1, 17)),
         func.substr(ID, 18, 1).in_(list(DIGITS + "X")),
     )
 
 
-def _digits(start: int, length: int) -> ColumnElement[int]:
-    """Characters ``start``.. of a well-formed ID number as an integer, else 0.
+def _is_well_formed() -> ColumnElement[bool]:
+    """A resident ID of 18 characters, or a disability certificate number of those plus 2 digits."""
+    resident = and_(_is_resident_id(), func.length(ID) == 18)
+    certificate = and_(
+        _is_disability_certificate(), func.length(ID) == 20, is_digits(func.substr(ID, 19, 2))
+    )
+    return and_(or_(resident, certificate), _has_id_characters())
 
-    The CASE keeps PostgreSQL from casting a malformed number, which would fail the
-    whole query: it does not promise to test the WHERE conditions in written order.
+
+# The first 17 digits counting up, as typed by someone filling a required column.
+COUNTING_DIGITS = "12345678901234567"
+
+
+def _placeholder_reason() -> ColumnElement[str]:
+    """Why a well-formed number is a placeholder, or "" when it is not one."""
+    first17 = func.substr(ID, 1, 17)
+    return case(
+        (func.ltrim(first17, func.substr(ID, 1, 1)) == "", "same_digit"),
+        (first17 == COUNTING_DIGITS, "counting"),
+        (func.ltrim(func.substr(ID, 7, 11), "0") == "", "zeros"),
+        (and_(~func.substr(ID, 1, 2).in_(PROVINCE_CODES), func.substr(ID, 1, 1) != "9"), "province"),
+        else_="",
+    )
+
+
+def _is_real_id() -> ColumnElement[bool]:
+    """Well formed and not a placeholder: the number whose digits the other rules compare."""
+    return and_(_is_well_formed(), _placeholder_reason() == "")
+
+
+def _when_well_formed(expression) -> ColumnElement[int]:
+    """``expression`` for a well-formed ID number, else 0.
+
+    The CASE keeps PostgreSQL from casting the characters of a malformed number, which
+    would fail the whole query: it does not promise to test the WHERE conditions in
+    written order, but it evaluates a CASE branch only when its condition holds.
     """
-    return cast(case((_is_well_formed(), func.substr(ID, start, length)), else_="0"), Integer)
+    return case((_is_well_formed(), expression), else_=0)
+
+
+def _digit(position: int) -> ColumnElement[int]:
+    """The digit at ``position``; only for use inside ``_when_well_formed``."""
+    return cast(func.substr(ID, position, 1), Integer)
 
 
 def _expected_check_character() -> ColumnElement[str]:
-    weighted_sum = sum(_digits(position, 1) * weight for position, weight in enumerate(WEIGHTS, start=1))
-    return func.substr(cast(literal(CHECK_CHARACTERS), String), weighted_sum % 11 + 1, 1)
+    weighted_sum = sum(_digit(position) * weight for position, weight in enumerate(WEIGHTS, start=1))
+    index = _when_well_formed(weighted_sum % 11) + 1
+    return func.substr(cast(literal(CHECK_CHARACTERS), String), index, 1)
 
 
 def _sex_from_id() -> ColumnElement[str]:
-    return case((_digits(17, 1) % 2 == 1, "男"), else_="女")
+    """男 for an odd character 17, else 女; compares text, so it needs no guard."""
+    return case((func.substr(ID, 17, 1).in_(list("13579")), "男"), else_="女")
 
 
-def _member_select(*columns) -> Select:
-    return select(
-        Member.household_id.label("household_id"), Member.id.label("member_id"), *columns
-    ).join(Household, Member.household_id == Household.id)
+def _id_birth_date() -> ColumnElement[int]:
+    """Characters 7-14 as the number YYYYMMDD, or 0 for a malformed ID number."""
+    return _when_well_formed(cast(func.substr(ID, 7, 8), Integer))
+
+
+def _is_leap(year: ColumnElement[int]) -> ColumnElement[bool]:
+    return or_(year % 400 == 0, and_(year % 4 == 0, year % 100 != 0))
+
+
+def _id_birth_date_is_valid(context: RunContext) -> ColumnElement[bool]:
+    """Characters 7-14 of a well-formed ID number are a real date from 1900 up to the reference date."""
+    as_number = _id_birth_date()
+    year, month, day = as_number // 10000, as_number // 100 % 100, as_number % 100
+    days_in_month = case(
+        (month.in_([1, 3, 5, 7, 8, 10, 12]), 31),
+        (month.in_([4, 6, 9, 11]), 30),
+        (_is_leap(year), 29),
+        else_=28,
+    )
+    reference = context.settings.reference_date
+    return and_(
+        as_number >= 19000101,
+        as_number <= reference.year * 10000 + reference.month * 100 + reference.day,
+        month.between(1, 12),
+        day.between(1, days_in_month),
+    )
 
 
 # -- id_invalid_format -------------------------------------------------------
 
 
-def _invalid_format_query(scope: ColumnElement[bool]) -> Select:
-    return _member_select(func.length(ID).label("length")).where(
-        scope, _is_resident_id(), ~_is_well_formed()
+def _invalid_format_query(context: RunContext) -> Select:
+    resident_form = and_(func.length(ID) == 18, _has_id_characters())
+    return member_select(func.length(ID).label("length")).where(
+        context.scope, _is_resident_id(), ~resident_form
     )
 
 
@@ -99,48 +182,147 @@ register(Rule(
     fields=("Member.id_type", "Member.id_number"),
     query=_invalid_format_query,
     describe=_describe_invalid_format,
+    family="id",
+))
+
+
+# -- id_disability_format ----------------------------------------------------
+
+
+def _disability_format_query(context: RunContext) -> Select:
+    certificate_form = and_(
+        func.length(ID) == 20, _has_id_characters(), is_digits(func.substr(ID, 19, 2))
+    )
+    return member_select(func.length(ID).label("length")).where(
+        context.scope, _is_disability_certificate(), ~certificate_form
+    )
+
+
+def _describe_disability_format(values) -> str:
+    if values["length"] == 0:
+        return _("The disability certificate number is missing.")
+    if values["length"] != 20:
+        return _("The disability certificate number has %(length)d characters; it has 20: the 18-character "
+                 "ID number and 2 digits.", length=values["length"])
+    return _("The disability certificate number contains characters other than an ID number and 2 digits.")
+
+
+register(Rule(
+    id="id_disability_format",
+    name=_l("Disability certificate number format invalid"),
+    description=_l("A disability certificate number (残疾人证) must have 20 characters: the holder's "
+                   "18-character ID number, then 2 digits."),
+    severity=HIGH,
+    fields=("Member.id_type", "Member.id_number"),
+    query=_disability_format_query,
+    describe=_describe_disability_format,
+    family="id",
+))
+
+
+# -- id_placeholder ----------------------------------------------------------
+
+
+def _placeholder_query(context: RunContext) -> Select:
+    reason = _placeholder_reason()
+    return member_select(reason.label("reason"), func.substr(ID, 1, 2).label("province")).where(
+        context.scope, _is_well_formed(), reason != ""
+    )
+
+
+def _describe_placeholder(values) -> str:
+    reason = values["reason"]
+    if reason == "same_digit":
+        return _("The ID number repeats one digit: a placeholder, not a real number.")
+    if reason == "counting":
+        return _("The ID number counts up from 1: a placeholder, not a real number.")
+    if reason == "zeros":
+        return _("The ID number has only zeros after the address code: a placeholder, not a real number.")
+    return _("The ID number starts with %(code)s, which is not a province code.", code=values["province"])
+
+
+register(Rule(
+    id="id_placeholder",
+    name=_l("ID number is a placeholder"),
+    description=_l("The ID number is made of placeholder digits: one digit repeated, digits counting up, "
+                   "only zeros after the address code, or first two digits that are no province code. "
+                   "The other ID rules skip such a number."),
+    severity=HIGH,
+    fields=("Member.id_type", "Member.id_number"),
+    query=_placeholder_query,
+    describe=_describe_placeholder,
+    family="id",
 ))
 
 
 # -- id_check_character ------------------------------------------------------
 
 
-def _check_character_query(scope: ColumnElement[bool]) -> Select:
+def _check_character_query(context: RunContext) -> Select:
     expected = _expected_check_character()
     actual = func.substr(ID, 18, 1)
-    return _member_select(expected.label("expected"), actual.label("actual")).where(
-        scope, _is_resident_id(), _is_well_formed(), expected != actual
+    return member_select(expected.label("expected"), actual.label("actual")).where(
+        context.scope, _is_real_id(), expected != actual
     )
 
 
 register(Rule(
     id="id_check_character",
     name=_l("ID check character wrong"),
-    description=_l("The last character of the ID number does not match the check character "
+    description=_l("The 18th character of the ID number does not match the check character "
                    "computed from the first 17 digits."),
     severity=HIGH,
     fields=("Member.id_type", "Member.id_number"),
     query=_check_character_query,
     describe=lambda values: _("The check character should be %(expected)s but is %(actual)s.",
                               expected=values["expected"], actual=values["actual"]),
+    family="id",
+))
+
+
+# -- id_birth_date_invalid ---------------------------------------------------
+
+
+def _birth_date_invalid_query(context: RunContext) -> Select:
+    reference = context.settings.reference_date
+    # A recorded birth date in range that agrees with the ID number proves the ID's date valid. That
+    # test costs little, so the full date check runs only for the few rows that fail it.
+    agrees_with_record = and_(
+        Member.birth_date.is_not(None),
+        date_digits(Member.birth_date) == func.substr(ID, 7, 8),
+        Member.birth_date.between(date(1900, 1, 1), reference),
+    )
+    return member_select(func.substr(ID, 7, 8).label("from_id")).where(
+        context.scope, ~agrees_with_record, _is_real_id(), ~_id_birth_date_is_valid(context)
+    )
+
+
+register(Rule(
+    id="id_birth_date_invalid",
+    name=_l("ID number has an impossible birth date"),
+    description=_l("Characters 7-14 of the ID number are not a real date between 1900 and the reference "
+                   "date."),
+    severity=HIGH,
+    fields=("Member.id_type", "Member.id_number"),
+    query=_birth_date_invalid_query,
+    describe=lambda values: _("Characters 7-14 of the ID number, %(from_id)s, are not a possible birth date.",
+                              from_id=values["from_id"]),
+    family="id",
+    thresholds=("reference_date",),
 ))
 
 
 # -- id_birth_date_mismatch --------------------------------------------------
 
 
-def _birth_date_query(scope: ColumnElement[bool]) -> Select:
+def _birth_date_query(context: RunContext) -> Select:
     recorded = Member.birth_date
-    return _member_select(recorded.label("recorded"), func.substr(ID, 7, 8).label("from_id")).where(
-        scope,
-        _is_resident_id(),
-        _is_well_formed(),
+    return member_select(recorded.label("recorded"), func.substr(ID, 7, 8).label("from_id")).where(
+        context.scope,
         recorded.is_not(None),
-        or_(
-            extract("year", recorded) != _digits(7, 4),
-            extract("month", recorded) != _digits(11, 2),
-            extract("day", recorded) != _digits(13, 2),
-        ),
+        date_digits(recorded) != func.substr(ID, 7, 8),
+        _is_real_id(),
+        _id_birth_date_is_valid(context),
     )
 
 
@@ -158,16 +340,17 @@ register(Rule(
     fields=("Member.id_type", "Member.id_number", "Member.birth_date"),
     query=_birth_date_query,
     describe=_describe_birth_date,
+    family="id",
 ))
 
 
 # -- id_sex_mismatch ---------------------------------------------------------
 
 
-def _sex_query(scope: ColumnElement[bool]) -> Select:
+def _sex_query(context: RunContext) -> Select:
     from_id = _sex_from_id()
-    return _member_select(Member.sex.label("recorded"), from_id.label("from_id")).where(
-        scope, _is_resident_id(), _is_well_formed(), Member.sex.in_(("男", "女")), Member.sex != from_id
+    return member_select(Member.sex.label("recorded"), from_id.label("from_id")).where(
+        context.scope, Member.sex.in_(("男", "女")), Member.sex != from_id, _is_real_id()
     )
 
 
@@ -181,4 +364,5 @@ register(Rule(
     query=_sex_query,
     describe=lambda values: _("Sex %(recorded)s differs from %(from_id)s given by the ID number.",
                               recorded=values["recorded"], from_id=values["from_id"]),
+    family="id",
 ))

@@ -1,0 +1,103 @@
+"""Issue, check and revoke sync tokens.
+
+A phone that was offline for a day may have lost its login session (the browser was closed,
+the phone restarted), but its outbox must still go out. So the sync API authenticates with a
+bearer token instead of the session cookie. The page asks for a token while the inspector is
+logged in, with the session cookie and a CSRF token, and keeps it in IndexedDB next to the
+outbox. Because a browser never attaches the token to a request by itself, requests that it
+authenticates need no CSRF token; the API ignores the session cookie on those requests, so the
+CSRF exemption covers only requests that carry the token.
+
+The token string is signed with the application's secret key and names its ``ApiToken`` row,
+so a forged or mangled token is rejected before any database work, and the row makes a token
+revocable. A token expires after ``API_TOKEN_LIFETIME``; a deactivated user's tokens stop
+working at once.
+"""
+
+import logging
+from datetime import datetime
+
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import delete, select
+from sqlalchemy.orm import joinedload
+
+from fieldapp.api.models import ApiToken
+from fieldapp.audit.services import record
+from fieldapp.auth.models import User
+from fieldapp.db_types import utcnow
+from fieldapp.extensions import db
+
+logger = logging.getLogger(__name__)
+
+_SALT = "fieldapp.api-token"
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt=_SALT)
+
+
+def issue(user, *, user_agent: str = "") -> tuple[str, ApiToken]:
+    """Create a token for ``user``; return the token string and its row. Flushes, no commit.
+
+    The user's expired tokens are deleted on the way.
+    """
+    now = utcnow()
+    db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id, ApiToken.expires_at < now))
+    row = ApiToken(
+        user_id=user.id,
+        created_at=now,
+        expires_at=now + current_app.config["API_TOKEN_LIFETIME"],
+        user_agent=(user_agent or "")[:200],
+    )
+    db.session.add(row)
+    db.session.flush()
+    record("api_token.issue", row, user=user, expires_at=row.expires_at.isoformat())
+    return _serializer().dumps({"id": row.id}), row
+
+
+def token_id(token: str) -> int | None:
+    """Return the row id a token names when its signature is valid and it is not too old, else None.
+
+    Needs no database, so a request with a forged token costs nothing more.
+    """
+    max_age = current_app.config["API_TOKEN_LIFETIME"].total_seconds()
+    try:
+        claims = _serializer().loads(token, max_age=max_age)
+    except BadSignature:
+        return None
+    value = claims.get("id") if isinstance(claims, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def active_token(row_id: int) -> ApiToken | None:
+    """Return the token row when it is neither revoked nor expired and its user is active."""
+    stmt = select(ApiToken).where(ApiToken.id == row_id).options(
+        joinedload(ApiToken.user).joinedload(User.divisions))
+    row = db.session.execute(stmt).unique().scalar_one_or_none()
+    now = utcnow()
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        return None
+    if row.user is None or not row.user.is_active:
+        return None
+    return row
+
+
+def touch(row: ApiToken) -> None:
+    """Record that the token was used, at most once a minute so that reads stay reads."""
+    now = utcnow()
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+        row.last_used_at = now
+
+
+def revoke(row: ApiToken, *, user) -> None:
+    """Revoke a token so that it no longer authenticates. Flushes, no commit."""
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        db.session.flush()
+        record("api_token.revoke", row, user=user)
+
+
+def renew_after(row: ApiToken) -> datetime:
+    """Return when the page should ask for a new token."""
+    return row.expires_at - current_app.config["API_TOKEN_RENEW_BEFORE"]

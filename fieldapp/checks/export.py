@@ -1,0 +1,103 @@
+"""The suspected-problem list (疑似问题清单) as an XLSX workbook.
+
+Headers are in the reader's locale. ID numbers are masked, and every text cell is
+written with ``write_string``: an ID number stays text, and a value starting with
+``= + - @`` is never a formula.
+"""
+
+import logging
+import os
+import tempfile
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import xlsxwriter
+from flask import current_app, send_file
+from flask_babel import gettext as _
+
+from fieldapp import idnumbers
+from fieldapp.audit.services import record
+from fieldapp.checks.forms import SEVERITY_LABELS, STATUS_LABELS
+from fieldapp.checks.queries import ProblemFilters, export_rows
+from fieldapp.checks.services import problem_detail, rule_name
+from fieldapp.extensions import db
+
+logger = logging.getLogger(__name__)
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def headers() -> list[str]:
+    return [
+        _("County"), _("Township"), _("Village"), _("Household number"), _("Household type"), _("Member"),
+        _("ID number"), _("Rule"), _("Severity"), _("Detail"), _("Registry"), _("Status"), _("First found"),
+        _("Last found"),
+    ]
+
+
+COLUMN_WIDTHS = (10, 12, 18, 20, 10, 10, 20, 28, 8, 60, 20, 14, 17, 17)
+
+
+def write_problems(path: str, rows) -> int:
+    """Write the rows of ``export_rows`` to a workbook at ``path``; return how many were written."""
+    workbook = xlsxwriter.Workbook(path, {
+        "constant_memory": True,
+        "strings_to_formulas": False,
+        "strings_to_numbers": False,
+        "strings_to_urls": False,
+    })
+    count = 0
+    try:
+        sheet = workbook.add_worksheet(_("Suspected problems")[:31])
+        bold = workbook.add_format({"bold": True})
+        for column, (header, width) in enumerate(zip(headers(), COLUMN_WIDTHS, strict=True)):
+            sheet.write_string(0, column, header, bold)
+            sheet.set_column(column, column, width)
+        sheet.freeze_panes(1, 0)
+        zone = ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
+        for line, row in enumerate(rows, start=1):
+            for column, value in enumerate(_cells(row, zone)):
+                if value:
+                    sheet.write_string(line, column, value)
+            count = line
+    finally:
+        workbook.close()
+    return count
+
+
+def _cells(row, zone: ZoneInfo) -> list[str]:
+    county, township, village, household_no, household_type, member_name, id_number, problem = row
+    evidence = problem.registry_record
+    registry = f"{evidence.batch.kind} {evidence.batch.data_date.isoformat()}" if evidence is not None else ""
+    return [
+        county, township, village, household_no, household_type, member_name or "",
+        idnumbers.mask(id_number), rule_name(problem.rule_id), str(SEVERITY_LABELS.get(problem.severity, "")),
+        problem_detail(problem), registry, str(STATUS_LABELS.get(problem.status, problem.status)),
+        _local(problem.first_seen_at, zone), _local(problem.last_seen_at, zone),
+    ]
+
+
+def _local(value: datetime | None, zone: ZoneInfo) -> str:
+    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M") if value is not None else ""
+
+
+def send_problems(user, filters: ProblemFilters):
+    """Build the workbook for the user's scope and filters, audit the export and send the file."""
+    descriptor, path = tempfile.mkstemp(suffix=".xlsx")
+    os.close(descriptor)
+    count = write_problems(path, export_rows(user, filters))
+    record("checks.export", object_type="SuspectedProblem", user=user, rows=count, filters=filters.as_args())
+    db.session.commit()
+    logger.info("user %s exported %d suspected problems", user.id, count)
+    stamp = datetime.now(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])).strftime("%Y%m%d")
+    response = send_file(path, as_attachment=True, mimetype=XLSX_MIMETYPE,
+                         download_name=f"{_('Suspected problems')}-{stamp}.xlsx")
+    response.call_on_close(lambda: _remove(path))
+    return response
+
+
+def _remove(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        logger.warning("could not remove the export file %s", path)

@@ -1,0 +1,467 @@
+"""Importing other departments' registries (房产, 车辆, 低保, ...) as dated batches.
+
+Departments name their columns differently, so the ID number and name columns
+are found by the usual synonyms; when no ID column is recognised, the importer
+lists the headers and the administrator names the column. Every other column
+is kept as the record's details. ID numbers are normalised like the register's
+(full-width digits, lower-case x, spaces), and a 15-digit first-generation
+number is widened to 18 characters, so that a cross-check is plain equality.
+"""
+
+import csv
+import hashlib
+import io
+import itertools
+import json
+import logging
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from python_calamine import CalamineError, CalamineWorkbook
+from sqlalchemy import delete, func, insert, select
+
+from fieldapp import idnumbers
+from fieldapp.audit import services as audit
+from fieldapp.checks.models import STANDARD_KINDS, RegistryBatch, RegistryRecord
+from fieldapp.checks.settings import today
+from fieldapp.db_types import utcnow
+from fieldapp.errors import FieldError, ImportRejected
+from fieldapp.extensions import db
+from fieldapp.register.columns import normalize_header
+from fieldapp.register.parsing import CellError, cell_text, export_date, to_id_number
+from fieldapp.register.reader import CSV_EXTENSIONS, EXCEL_EXTENSIONS, decode_csv
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+
+EXTENSIONS = EXCEL_EXTENSIONS + CSV_EXTENSIONS
+
+# Header names of the ID number and name columns, normalised (no spaces, ASCII brackets).
+ID_HEADERS = (
+    "证件号码", "身份证明号码", "身份证号码", "身份证号", "公民身份号码", "公民身份证号码", "居民身份证号码",
+    "身份证件号码", "证件号", "身份证", "所有人身份证号码", "所有人证件号码", "所有人身份证明号码",
+    "权利人证件号码", "权利人身份证号码", "产权人证件号码", "产权人身份证号码", "法定代表人证件号码",
+    "法定代表人身份证号码", "投资人证件号码", "保障对象身份证号码", "死者身份证号码", "身份证号码(证件号码)",
+)
+NAME_HEADERS = (
+    "姓名", "所有人姓名", "所有人", "机动车所有人", "权利人", "权利人姓名", "产权人", "产权人姓名",
+    "法定代表人", "法定代表人姓名", "投资人姓名", "人员姓名", "保障对象姓名", "死者姓名", "户主姓名",
+    "申请人姓名", "成员姓名",
+)
+# English names accepted for the standard kinds on the command line.
+KIND_ALIASES = {
+    "housing": "房产", "real-estate": "房产", "vehicle": "车辆", "vehicles": "车辆", "dibao": "低保",
+    "business": "工商登记", "payroll": "财政供养", "deceased": "死亡人员", "deaths": "死亡人员",
+}
+# A column kept in the details but left out of the summary and fingerprint: the running row number.
+ROW_NUMBER_HEADERS = ("序号",)
+
+HEADER_SEARCH_ROWS = 30
+MAX_KIND_LENGTH = 40
+SUMMARY_LENGTH = 300
+# Rejections kept on the batch and listed in a message; the count covers them all.
+STORED_REJECTIONS = 1000
+MESSAGE_REJECTIONS = 20
+INSERT_CHUNK = 10_000
+
+_ID_LIKE = re.compile(r"^\d{15}$|^\d{17}[\dX]$|^\d{17}[\dX]\d{2}$")
+
+
+@dataclass
+class Sheet:
+    """One sheet of a registry file, positioned after its header row."""
+
+    headers: list[str]
+    header_row: int  # 1-based row number of the header
+    title_rows: list[list]
+    rows: Iterator[tuple[int, list]]  # (1-based row number, cells) after the header
+    total_rows: int
+
+
+# -- kinds and columns -------------------------------------------------------
+
+
+def check_kind(kind: str, *, custom: bool = False) -> str:
+    """Return the stored name of a kind; raise FieldError for an unknown kind not marked custom."""
+    text = (kind or "").strip()
+    text = KIND_ALIASES.get(text.lower(), text)
+    if text in STANDARD_KINDS:
+        return text
+    if not text:
+        raise FieldError("kind", _("Choose the kind of registry."))
+    if not custom:
+        raise FieldError("kind", _("Unknown registry kind %(kind)s; use one of %(kinds)s, or import it as a "
+                                   "custom kind.", kind=text, kinds="、".join(STANDARD_KINDS)))
+    if len(text) > MAX_KIND_LENGTH:
+        raise FieldError("kind", _("The kind name has %(length)d characters; use at most %(max)d.",
+                                   length=len(text), max=MAX_KIND_LENGTH))
+    return text
+
+
+def guess_column(headers: list[str], synonyms: tuple[str, ...]) -> str | None:
+    """Return the first header that is one of ``synonyms``, compared after normalising."""
+    wanted = set(synonyms)
+    for header in headers:
+        if normalize_header(header) in wanted:
+            return header
+    return None
+
+
+# -- reading -----------------------------------------------------------------
+
+
+def open_sheet(path: str) -> Sheet:
+    """Open a registry file and find its header row; raise ImportRejected when it cannot be read."""
+    extension = os.path.splitext(path)[1].lower()
+    if extension in EXCEL_EXTENSIONS:
+        return _open_workbook(path)
+    if extension in CSV_EXTENSIONS:
+        return _open_csv(path)
+    raise ImportRejected(_("The file type %(extension)s is not supported; save the registry as .xlsx, .xls "
+                           "or .csv.", extension=extension or "(none)"))
+
+
+def _open_workbook(path: str) -> Sheet:
+    try:
+        workbook = CalamineWorkbook.from_path(path)
+    except (CalamineError, OSError, ValueError) as error:
+        raise ImportRejected(_("The file could not be read as an Excel workbook (%(error)s); open it in "
+                               "Excel, save it again as .xlsx and import that copy.",
+                               error=str(error)[:200])) from None
+    for sheet_name in workbook.sheet_names:
+        sheet = workbook.get_sheet_by_name(sheet_name)
+        rows = sheet.iter_rows()
+        top = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
+        found = _sheet_from(top, rows, total_rows=sheet.end[0] + 1 if sheet.end else 0)
+        if found is not None:
+            return found
+    raise _no_header()
+
+
+def _open_csv(path: str) -> Sheet:
+    with open(path, "rb") as handle:
+        text = decode_csv(handle.read())
+    head = "\n".join(text[:20_000].splitlines()[:HEADER_SEARCH_ROWS])
+    reader = csv.reader(io.StringIO(text), delimiter=max((",", "\t", ";"), key=head.count))
+    top = list(itertools.islice(reader, HEADER_SEARCH_ROWS))
+    found = _sheet_from(top, reader, total_rows=text.count("\n") + 1)
+    if found is None:
+        raise _no_header()
+    return found
+
+
+def _sheet_from(top: list[list], rest, *, total_rows: int) -> Sheet | None:
+    """Take the first row naming an ID column as the header, else the first row of two or more texts."""
+    index = _header_index(top)
+    if index is None:
+        return None
+    headers = _header_labels(top[index])
+    numbered = zip(itertools.count(index + 2), itertools.chain(top[index + 1:], rest), strict=False)
+    return Sheet(headers=headers, header_row=index + 1, title_rows=top[:index], rows=numbered,
+                 total_rows=total_rows)
+
+
+def _header_index(top: list[list]) -> int | None:
+    for index, cells in enumerate(top):
+        if guess_column(_header_labels(cells), ID_HEADERS) is not None:
+            return index
+    for index, cells in enumerate(top):
+        texts = [cell for cell in cells if isinstance(cell, str) and cell.strip()]
+        if len(texts) >= 2 and len(texts) == len([cell for cell in cells if not _is_blank(cell)]):
+            return index
+    return None
+
+
+def _header_labels(cells: list) -> list[str]:
+    """Header cells as text; a blank header becomes "列N" and a repeated one gets " (2)", " (3)", ..."""
+    labels, seen = [], {}
+    for position, cell in enumerate(cells, start=1):
+        label = cell_text(cell) or f"列{position}"
+        seen[label] = seen.get(label, 0) + 1
+        labels.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
+    return labels
+
+
+def _no_header() -> ImportRejected:
+    return ImportRejected(_("No header row found in the first %(rows)d rows; the registry needs a row of "
+                            "column names above its data.", rows=HEADER_SEARCH_ROWS))
+
+
+def _is_blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+# -- batches -----------------------------------------------------------------
+
+
+def prepare_batch(path: str, *, kind: str, filename: str, data_date: date | None = None,
+                  is_demo: bool = False, user=None, id_column: str | None = None,
+                  name_column: str | None = None, skip_rejected: bool = False,
+                  stored_name: str | None = None, locale: str = "") -> RegistryBatch:
+    """Add the batch record of a registry file with its headers and columns; flushes.
+
+    The status is "queued" when the ID column is known (given or recognised), else "needs_column".
+    """
+    sheet = open_sheet(path)
+    batch = RegistryBatch(
+        kind=kind, is_demo=is_demo, filename=filename[:255], sha256=file_sha256(path),
+        stored_name=stored_name, imported_by_id=getattr(user, "id", None), locale=locale,
+        is_skip_rejected=skip_rejected,
+        headers=sheet.headers, header_row=sheet.header_row,
+        data_date=data_date or export_date(sheet.title_rows) or today(),
+    )
+    set_columns(batch, id_column or guess_column(sheet.headers, ID_HEADERS),
+                name_column or guess_column(sheet.headers, NAME_HEADERS), required=id_column is not None)
+    db.session.add(batch)
+    db.session.flush()
+    audit.record("registry.upload", batch, user=user, kind=kind, status=batch.status)
+    return batch
+
+
+def set_columns(batch: RegistryBatch, id_column: str | None, name_column: str | None, *,
+                required: bool = True) -> None:
+    """Set the ID and name columns, which must be headers of the file; queue the batch when the ID is set."""
+    for field_name, header in (("id_column", id_column), ("name_column", name_column)):
+        if header is not None and header not in batch.headers:
+            raise FieldError(field_name, _("The file has no column %(column)s; its columns are: %(headers)s.",
+                                           column=header, headers="、".join(batch.headers)))
+    if id_column is None and required:
+        raise FieldError("id_column", _("Choose the column that holds the ID numbers."))
+    if id_column is not None and id_column == name_column:
+        raise FieldError("name_column", _("The name column must differ from the ID number column."))
+    batch.id_column = id_column
+    batch.name_column = name_column
+    batch.status = "queued" if id_column is not None else "needs_column"
+
+
+def missing_id_column_message(batch: RegistryBatch) -> str:
+    return _("No ID number column was recognised in %(file)s. Its columns are: %(headers)s. Name the column "
+             "that holds the ID numbers.", file=batch.filename, headers="、".join(batch.headers))
+
+
+def import_batch(batch: RegistryBatch, path: str, *, progress: Progress | None = None,
+                 user=None) -> RegistryBatch:
+    """Read every row of a queued batch and store its records; flushes, does not commit.
+
+    A rejected row raises ImportRejected listing the rejections, and nothing is stored, unless
+    the batch skips rejected rows: then the other rows are stored and the rejections kept on it.
+    """
+    sheet = open_sheet(path)
+    if sheet.headers != batch.headers:
+        raise ImportRejected(_("The file's columns changed since it was uploaded; upload it again."))
+    records, rejections, rows_read = _read_records(batch, sheet, progress)
+    if rows_read == 0:
+        raise ImportRejected(_("The file has a header row but no rows below it; check that this is the right "
+                               "file."))
+    if rejections and not batch.is_skip_rejected:
+        raise ImportRejected(rejection_message(rejections), rejections)
+    if not records:
+        raise ImportRejected(_("No row of the file has a usable ID number, so nothing was imported."),
+                             rejections)
+
+    batch.status = "writing"
+    for start in range(0, len(records), INSERT_CHUNK):
+        db.session.execute(insert(RegistryRecord.__table__), records[start:start + INSERT_CHUNK])
+        if progress is not None:
+            progress("writing", min(start + INSERT_CHUNK, len(records)), len(records))
+    batch.status = "done"
+    batch.rows_total = rows_read
+    batch.rows_read = rows_read
+    batch.records_count = len(records)
+    batch.rows_rejected = len({rejection["row"] for rejection in rejections})
+    batch.rejections = rejections[:STORED_REJECTIONS]
+    batch.message = ""
+    batch.finished_at = utcnow()
+    db.session.flush()
+    audit.record("registry.import", batch, user=user, kind=batch.kind, records=batch.records_count,
+                 rows_rejected=batch.rows_rejected, is_demo=batch.is_demo)
+    return batch
+
+
+def import_registry(path: str, kind: str, *, data_date: date | None = None, is_demo: bool = False,
+                    id_column: str | None = None, name_column: str | None = None, skip_rejected: bool = False,
+                    user=None, progress: Progress | None = None) -> RegistryBatch:
+    """Import a registry file in one go, as the command line does; flushes, does not commit.
+
+    Raises FieldError naming the headers when no ID column is given or recognised.
+    """
+    batch = prepare_batch(path, kind=kind, filename=os.path.basename(path), data_date=data_date,
+                          is_demo=is_demo, user=user, id_column=id_column, name_column=name_column,
+                          skip_rejected=skip_rejected)
+    if batch.status == "needs_column":
+        raise FieldError("id_column", missing_id_column_message(batch))
+    return import_batch(batch, path, progress=progress, user=user)
+
+
+def _read_records(batch: RegistryBatch, sheet: Sheet, progress: Progress | None):
+    id_index = batch.headers.index(batch.id_column)
+    name_index = batch.headers.index(batch.name_column) if batch.name_column else None
+    detail_columns = [(index, header) for index, header in enumerate(batch.headers)
+                      if index not in (id_index, name_index)]
+    max_rows = current_app.config.get("REGISTRY_MAX_ROWS", 1_000_000)
+    records, rejections, rows_read = [], [], 0
+    for row_no, cells in sheet.rows:
+        if all(_is_blank(value) for value in cells):
+            continue
+        rows_read += 1
+        if rows_read > max_rows:
+            raise ImportRejected(_("The file has more than %(max)d rows; split it and import the parts.",
+                                   max=max_rows))
+        raw = cells[id_index] if id_index < len(cells) else None
+        try:
+            id_number = normalize_id(raw)
+        except CellError as error:
+            rejections.append({"row": row_no, "column": batch.id_column,
+                               "value": idnumbers.mask(cell_text(raw)), "reason": str(error)})
+            continue
+        has_name = name_index is not None and name_index < len(cells)
+        name = cell_text(cells[name_index])[:100] if has_name else ""
+        details = {header: _json_value(cells[index]) for index, header in detail_columns
+                   if index < len(cells) and not _is_blank(cells[index])}
+        records.append({
+            "batch_id": batch.id, "id_number": id_number, "name": name, "row_no": row_no, "details": details,
+            "summary": summarize(details), "fingerprint": fingerprint(batch.kind, id_number, details),
+        })
+        if progress is not None:
+            progress("reading", row_no, sheet.total_rows)
+    return records, rejections, rows_read
+
+
+def normalize_id(value) -> str:
+    """Return a registry cell as an 18-character ID number; raise CellError with the reason and the fix.
+
+    A 20-character disability certificate number keeps its first 18 characters, the holder's ID.
+    """
+    if _is_blank(value):
+        raise CellError(_("The ID number is missing; fill it in or delete the row, and import again."))
+    text = to_id_number(value)
+    if len(text) == 15 and text.isdigit():
+        return widen_id(text)
+    if not _ID_LIKE.match(text):
+        raise CellError(_("Not an ID number: it needs 18 characters (17 digits, then a digit or X) or 15 "
+                          "digits; correct it and import again."))
+    return text[:18]
+
+
+def widen_id(first_generation: str) -> str:
+    """Widen a 15-digit ID number (born 1900-1999) to 18 characters: insert "19", add the check character."""
+    first17 = first_generation[:6] + "19" + first_generation[6:]
+    return first17 + idnumbers.check_character(first17)
+
+
+def _json_value(value):
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return int(value)
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time() else value.isoformat(sep=" ")
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, str):
+        return value.strip()
+    return value
+
+
+def summarize(details: dict) -> str:
+    """Join the detail values for display, masking any that looks like an ID number."""
+    parts = []
+    for header, value in details.items():
+        if header in ROW_NUMBER_HEADERS:
+            continue
+        text = str(value)
+        parts.append(idnumbers.mask(text) if looks_like_id(text) else text)
+    summary = " ".join(parts)
+    return summary if len(summary) <= SUMMARY_LENGTH else summary[:SUMMARY_LENGTH - 1] + "…"
+
+
+def looks_like_id(text: str) -> bool:
+    """Whether a value is shaped like an ID number (15 or 18 characters) or a disability certificate."""
+    return bool(_ID_LIKE.match(idnumbers.normalize(text)))
+
+
+def fingerprint(kind: str, id_number: str, details: dict) -> str:
+    """Hash of what identifies a registry row, so that the same row in a newer batch matches."""
+    content = {header: value for header, value in details.items() if header not in ROW_NUMBER_HEADERS}
+    text = json.dumps([kind, id_number, content], ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def rejection_message(rejections: list[dict]) -> str:
+    rows = len({rejection["row"] for rejection in rejections})
+    lines = [ngettext("%(num)d row of the registry file cannot be imported; nothing was imported. Fix the "
+                      "rows below and import again, or import with the rejected rows skipped.",
+                      "%(num)d rows of the registry file cannot be imported; nothing was imported. Fix the "
+                      "rows below and import again, or import with the rejected rows skipped.", rows)]
+    for rejection in rejections[:MESSAGE_REJECTIONS]:
+        lines.append(_("Row %(row)d, column %(column)s, value \"%(value)s\": %(reason)s", **rejection))
+    if len(rejections) > MESSAGE_REJECTIONS:
+        lines.append(_("… and %(count)d more.", count=len(rejections) - MESSAGE_REJECTIONS))
+    return "\n".join(lines)
+
+
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# -- batches in use ----------------------------------------------------------
+
+
+def current_batches(is_demo: bool) -> dict[str, int]:
+    """Return the newest imported batch of each kind: the newest data date, then the latest import."""
+    rows = db.session.execute(
+        select(RegistryBatch.kind, RegistryBatch.id)
+        .where(RegistryBatch.is_demo == is_demo, RegistryBatch.status == "done")
+        .order_by(RegistryBatch.kind, RegistryBatch.data_date, RegistryBatch.id)
+    ).all()
+    return {kind: batch_id for kind, batch_id in rows}
+
+
+def batches(is_demo: bool, limit: int = 200) -> list[RegistryBatch]:
+    """Return the batches of a world, newest first."""
+    return list(db.session.execute(
+        select(RegistryBatch).where(RegistryBatch.is_demo == is_demo)
+        .order_by(RegistryBatch.data_date.desc(), RegistryBatch.id.desc()).limit(limit)
+    ).scalars())
+
+
+def known_kinds(is_demo: bool) -> list[str]:
+    """Return the standard kinds, then the custom kinds already imported."""
+    custom = db.session.execute(
+        select(RegistryBatch.kind)
+        .where(RegistryBatch.is_demo == is_demo, RegistryBatch.kind.not_in(STANDARD_KINDS))
+        .group_by(RegistryBatch.kind).order_by(RegistryBatch.kind)
+    ).scalars()
+    return list(STANDARD_KINDS) + list(custom)
+
+
+def record_sample(batch: RegistryBatch, limit: int = 20) -> list[RegistryRecord]:
+    return list(db.session.execute(
+        select(RegistryRecord).where(RegistryRecord.batch_id == batch.id).order_by(RegistryRecord.row_no)
+        .limit(limit)
+    ).scalars())
+
+
+def record_count(batch: RegistryBatch) -> int:
+    return db.session.execute(
+        select(func.count(RegistryRecord.id)).where(RegistryRecord.batch_id == batch.id)
+    ).scalar_one()
+
+
+def delete_batch(batch: RegistryBatch, *, user) -> None:
+    """Delete a batch and its records; the next check run resolves the problems they caused. Flushes."""
+    batch_id, kind = batch.id, batch.kind
+    db.session.execute(delete(RegistryRecord).where(RegistryRecord.batch_id == batch_id))
+    db.session.delete(batch)
+    db.session.flush()
+    audit.record("registry.delete", object_type="RegistryBatch", object_id=batch_id, user=user, kind=kind)
+    logger.info("registry batch %s (%s) deleted by user %s", batch_id, kind, getattr(user, "id", None))

@@ -1,0 +1,200 @@
+"""Cross-checks: members' ID numbers matched against the newest batch of each registry kind.
+
+A match is a suspected problem to verify on site, never a verdict: cars registered
+in someone else's name and assets bought before marriage are known false hits.
+Registry ID numbers are stored normalised, like the register's, so the match is
+plain equality. A disability certificate number is matched by its first 18
+characters, the holder's ID number.
+"""
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+)
+
+from fieldapp.checks.models import (
+    BUSINESS,
+    DECEASED,
+    DIBAO,
+    HOUSING,
+    PAYROLL,
+    STANDARD_KINDS,
+    VEHICLE,
+    RegistryBatch,
+    RegistryRecord,
+)
+from fieldapp.checks.rules.base import HIGH, MEDIUM, Rule, RunContext, register
+from fieldapp.checks.rules.id_numbers import DISABILITY_ID_TYPES
+from fieldapp.register.models import Household, Member
+
+CROSS_FIELDS = ("Member.id_number",)
+
+
+def _name_differs() -> ColumnElement[int]:
+    return case((and_(RegistryRecord.name != "", RegistryRecord.name != Member.name), 1), else_=0)
+
+
+def _matches(context: RunContext, batch_ids: list[int], *conditions) -> Select:
+    """Members in scope whose ID number is in one of the batches, one row per matching registry row."""
+    if not batch_ids:
+        return _no_rows()
+    columns = (
+        Member.household_id.label("household_id"),
+        Member.id.label("member_id"),
+        RegistryRecord.id.label("registry_record_id"),
+        RegistryRecord.fingerprint.label("evidence_key"),
+        RegistryBatch.kind.label("kind"),
+        RegistryRecord.summary.label("summary"),
+        _name_differs().label("name_differs"),
+    )
+
+    def joined(member_id_number) -> Select:
+        return (
+            select(*columns)
+            .select_from(Member)
+            .join(Household, Member.household_id == Household.id)
+            .join(RegistryRecord, RegistryRecord.id_number == member_id_number)
+            .join(RegistryBatch, RegistryRecord.batch_id == RegistryBatch.id)
+            .where(context.scope, RegistryRecord.batch_id.in_(batch_ids), *conditions)
+        )
+
+    by_id = joined(Member.id_number)
+    if not context.has_certificates:
+        return by_id
+    return by_id.union_all(joined(func.substr(Member.id_number, 1, 18)).where(is_certificate()))
+
+
+def is_certificate() -> ColumnElement[bool]:
+    """The member's number is a 20-character disability certificate number."""
+    return and_(Member.id_type.in_(DISABILITY_ID_TYPES), func.length(Member.id_number) == 20)
+
+
+def _no_rows() -> Select:
+    return select(
+        null().cast(Integer).label("household_id"), null().cast(Integer).label("member_id")
+    ).where(false())
+
+
+def _describe_match(values) -> str:
+    evidence = f"{values['kind']}: {values['summary']}" if values["summary"] else values["kind"]
+    if values.get("name_differs"):
+        return _("%(evidence)s. The name in the registry differs from the register.", evidence=evidence)
+    return evidence
+
+
+def _kind_rule(rule_id: str, kind: str, name, description, severity: int) -> Rule:
+    return register(Rule(
+        id=rule_id,
+        name=name,
+        description=description,
+        severity=severity,
+        fields=CROSS_FIELDS,
+        query=lambda context: _matches(context, _batch_ids(context, kind)),
+        describe=_describe_match,
+        family="cross",
+        registry_kind=kind,
+    ))
+
+
+def _batch_ids(context: RunContext, kind: str) -> list[int]:
+    batch_id = context.batches.get(kind)
+    return [batch_id] if batch_id is not None else []
+
+
+_kind_rule("cross_vehicle", VEHICLE, _l("Owns a vehicle"),
+           _l("The member is listed as the owner of a vehicle in the vehicle registry (车辆)."), MEDIUM)
+_kind_rule("cross_housing", HOUSING, _l("Owns commercial housing"),
+           _l("The member is listed as the owner of housing in the real-estate registry (房产)."), MEDIUM)
+_kind_rule("cross_business", BUSINESS, _l("Registered a business"),
+           _l("The member is listed in the business registry (工商登记)."), MEDIUM)
+_kind_rule("cross_payroll", PAYROLL, _l("On the public payroll"),
+           _l("The member is listed on the public payroll (财政供养)."), HIGH)
+_kind_rule("cross_deceased", DECEASED, _l("Registered as deceased"),
+           _l("The member is listed in the register of deaths (死亡人员) but still in the household."), HIGH)
+
+
+# -- 低保 in both directions --------------------------------------------------
+
+
+def _not_receiving_dibao() -> ColumnElement[bool]:
+    return or_(Member.receives_dibao.is_(None), Member.receives_dibao.is_(False))
+
+
+register(Rule(
+    id="cross_dibao_registry_only",
+    name=_l("低保 in the registry but not in the register"),
+    description=_l("The 低保 registry lists the member, but the register does not record 低保 for them."),
+    severity=MEDIUM,
+    fields=("Member.id_number", "Member.receives_dibao"),
+    query=lambda context: _matches(context, _batch_ids(context, DIBAO), _not_receiving_dibao()),
+    describe=lambda values: _("%(evidence)s. The register does not record 低保 for this member.",
+                              evidence=_describe_match(values)),
+    family="cross",
+    registry_kind=DIBAO,
+))
+
+
+def _register_only_query(context: RunContext) -> Select:
+    batch_id = context.batches.get(DIBAO)
+    if batch_id is None:
+        return _no_rows()
+    listed = exists().where(RegistryRecord.batch_id == batch_id, RegistryRecord.id_number == Member.id_number)
+    data_date = select(RegistryBatch.data_date).where(RegistryBatch.id == batch_id).scalar_subquery()
+    return (
+        select(
+            Member.household_id.label("household_id"),
+            Member.id.label("member_id"),
+            literal(DIBAO).label("kind"),
+            data_date.label("data_date"),
+        )
+        .join(Household, Member.household_id == Household.id)
+        .where(context.scope, Member.receives_dibao.is_(True), ~listed)
+    )
+
+
+register(Rule(
+    id="cross_dibao_register_only",
+    name=_l("低保 in the register but not in the registry"),
+    description=_l("The register records 低保 for the member, but the newest 低保 registry does not list "
+                   "them. Runs only when a 低保 registry has been imported."),
+    severity=MEDIUM,
+    fields=("Member.id_number", "Member.receives_dibao"),
+    query=_register_only_query,
+    describe=lambda values: _("The register records 低保 for this member, but the %(kind)s registry of "
+                              "%(date)s does not list them.", kind=values["kind"], date=values["data_date"]),
+    family="cross",
+    registry_kind=DIBAO,
+))
+
+
+# -- custom kinds ------------------------------------------------------------
+
+
+def _custom_query(context: RunContext) -> Select:
+    batch_ids = [batch_id for kind, batch_id in context.batches.items() if kind not in STANDARD_KINDS]
+    return _matches(context, batch_ids)
+
+
+register(Rule(
+    id="cross_custom",
+    name=_l("Listed in a custom registry"),
+    description=_l("The member is listed in a registry of a kind an administrator added."),
+    severity=MEDIUM,
+    fields=CROSS_FIELDS,
+    query=_custom_query,
+    describe=_describe_match,
+    family="cross",
+    registry_kind="",
+))

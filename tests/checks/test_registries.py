@@ -1,0 +1,195 @@
+"""Registry imports: synonyms, normalised ID numbers, a missing ID column, rejected rows, batches."""
+
+from datetime import date
+
+import pytest
+from flask_babel import force_locale
+from sqlalchemy import select
+
+from fieldapp.audit.models import AuditRecord
+from fieldapp.checks import registries
+from fieldapp.checks.models import RegistryBatch, RegistryRecord
+from fieldapp.errors import FieldError, ImportRejected
+from fieldapp.extensions import db
+from tests import factories
+from tests.checks.builders import vehicle_file, write_csv, write_xlsx
+
+ID = factories.id_number("19800101", 11)  # ends in a digit
+ID_X = "11010519491231002X"
+
+
+@pytest.fixture
+def english(app):
+    with force_locale("en"):
+        yield
+
+
+def records(batch) -> list[RegistryRecord]:
+    return list(db.session.scalars(
+        select(RegistryRecord).where(RegistryRecord.batch_id == batch.id).order_by(RegistryRecord.row_no)
+    ))
+
+
+@pytest.mark.parametrize(("id_header", "name_header"), [
+    ("证件号码", "姓名"), ("身份证明号码", "所有人姓名"), ("身份证号码", "姓名"), ("身份证号", "姓名"),
+    ("公民身份号码", "姓名"), ("身份证号码（证件号码）", "权利人"), (" 身份证号 ", "姓 名"),
+])
+def test_synonym_headers(ctx, tmp_path, id_header, name_header):
+    path = write_xlsx(tmp_path / "r.xlsx", [[name_header, id_header, "单位名称"], ["张三", ID, "县医院"]])
+    batch = registries.import_registry(path, "财政供养")
+    assert (batch.id_column, batch.name_column) == (id_header.strip(), name_header)
+    [record] = records(batch)
+    assert (record.id_number, record.name, record.details) == (ID, "张三", {"单位名称": "县医院"})
+
+
+def test_vehicle_record_details(ctx, tmp_path):
+    path = vehicle_file(tmp_path / "车辆.xlsx", [("李四", ID)])
+    batch = registries.import_registry(path, "车辆", data_date=date(2026, 6, 30))
+
+    [record] = records(batch)
+    assert record.details == {"号牌号码": "鲁M12345", "车辆类型": "小型轿车", "初次登记日期": "2023-05-11"}
+    assert record.summary == "鲁M12345 小型轿车 2023-05-11"
+    assert record.row_no == 2
+    assert (batch.status, batch.records_count, batch.rows_read, batch.data_date) == (
+        "done", 1, 1, date(2026, 6, 30))
+    entry = db.session.scalars(select(AuditRecord).where(AuditRecord.action == "registry.import")).one()
+    assert entry.detail["records"] == 1
+    assert ID not in str(entry.detail)
+
+
+@pytest.mark.parametrize(("written", "stored"), [
+    (ID_X.lower(), ID_X),
+    (" " + ID[:6] + " " + ID[6:] + "\u3000", ID),
+    (ID.translate(str.maketrans("0123456789", "０１２３４５６７８９")), ID),
+    ("'" + ID, ID),
+    ("110105491231002", ID_X),
+    (ID + "01", ID),
+])
+def test_id_normalised(ctx, tmp_path, written, stored):
+    path = write_xlsx(tmp_path / "r.xlsx", [["姓名", "证件号码"], ["张三", written]])
+    [record] = records(registries.import_registry(path, "房产"))
+    assert record.id_number == stored
+
+
+def test_widened_id_is_valid():
+    assert registries.widen_id("110105491231002") == ID_X
+    assert factories.idnumbers.is_valid(registries.widen_id("371622800101001"))
+
+
+def test_no_id_column_lists_headers(ctx, tmp_path, english):
+    path = write_xlsx(tmp_path / "r.xlsx", [["名称", "号码", "地址"], ["张三", ID, "滨州"]])
+    with pytest.raises(FieldError) as raised:
+        registries.import_registry(path, "房产")
+    assert raised.value.field == "id_column"
+    assert "名称、号码、地址" in raised.value.message
+    assert db.session.scalars(select(RegistryRecord)).all() == []
+
+
+def test_chosen_id_column(ctx, tmp_path):
+    path = write_xlsx(tmp_path / "r.xlsx", [["名称", "号码", "地址"], ["张三", ID, "滨州"]])
+    batch = registries.import_registry(path, "房产", id_column="号码", name_column="名称")
+    [record] = records(batch)
+    assert (record.id_number, record.name, record.details) == (ID, "张三", {"地址": "滨州"})
+
+
+def test_chosen_column_must_exist(ctx, tmp_path, english):
+    path = write_xlsx(tmp_path / "r.xlsx", [["名称", "号码"], ["张三", ID]])
+    with pytest.raises(FieldError) as raised:
+        registries.import_registry(path, "房产", id_column="身份证")
+    assert "身份证" in raised.value.message
+    assert "名称、号码" in raised.value.message
+
+
+def test_title_row_and_date(ctx, tmp_path):
+    path = write_xlsx(tmp_path / "r.xlsx", [["姓名", "证件号码", "保障类别"], ["张三", ID, "农村低保"]],
+                      title="某县农村低保名册（数据截至2026年10月31日）")
+    batch = registries.import_registry(path, "低保")
+    assert batch.header_row == 2
+    assert batch.data_date == date(2026, 10, 31)
+    assert records(batch)[0].row_no == 3
+
+
+def test_csv_registry(ctx, tmp_path):
+    rows = [["死者姓名", "公民身份号码", "死亡日期"], ["王五", ID, "2025-06-14"]]
+    path = write_csv(tmp_path / "r.csv", rows)
+    [record] = records(registries.import_registry(path, "死亡人员"))
+    assert (record.name, record.details) == ("王五", {"死亡日期": "2025-06-14"})
+
+
+@pytest.mark.parametrize(("value", "reason"), [
+    (None, "missing"), (3.71622198001011e17, "number"), ("37162219800101", "Not an ID number"),
+])
+def test_rejected_row_stops_import(ctx, tmp_path, english, value, reason):
+    path = write_xlsx(tmp_path / "r.xlsx", [["姓名", "证件号码"], ["张三", ID], ["李四", value]])
+    with pytest.raises(ImportRejected) as raised:
+        registries.import_registry(path, "房产")
+    [rejection] = raised.value.rejections
+    assert rejection["row"] == 3
+    assert rejection["column"] == "证件号码"
+    assert reason in rejection["reason"]
+    assert "Row 3" in raised.value.message
+    assert db.session.scalars(select(RegistryRecord)).all() == []
+
+
+def test_skip_rejected_rows(ctx, tmp_path):
+    path = write_xlsx(tmp_path / "r.xlsx", [["姓名", "证件号码"], ["张三", ID], ["李四", "3716221980"],
+                                             ["王五", ""]])
+    batch = registries.import_registry(path, "房产", skip_rejected=True)
+    assert [record.name for record in records(batch)] == ["张三"]
+    assert (batch.rows_read, batch.rows_rejected) == (3, 2)
+    assert [rejection["row"] for rejection in batch.rejections] == [3, 4]
+    assert batch.rejections[0]["value"] == "**********"
+
+
+def test_header_only_file_rejected(ctx, tmp_path):
+    path = write_xlsx(tmp_path / "r.xlsx", [["姓名", "证件号码"]])
+    with pytest.raises(ImportRejected):
+        registries.import_registry(path, "房产")
+
+
+def test_id_like_details_masked_in_summary(ctx, tmp_path):
+    spouse = factories.id_number("19820202", 22)
+    path = write_xlsx(tmp_path / "r.xlsx", [["姓名", "证件号码", "共有人身份证号"], ["张三", ID, spouse]])
+    [record] = records(registries.import_registry(path, "房产"))
+    assert record.details == {"共有人身份证号": spouse}
+    assert record.summary == factories.idnumbers.mask(spouse)
+
+
+@pytest.mark.parametrize(("typed", "custom", "kind"), [
+    ("车辆", False, "车辆"), ("vehicle", False, "车辆"), (" 低保 ", False, "低保"),
+    ("残疾人", True, "残疾人"),
+])
+def test_check_kind(typed, custom, kind):
+    assert registries.check_kind(typed, custom=custom) == kind
+
+
+def test_unknown_kind_needs_custom(app, english):
+    with pytest.raises(FieldError) as raised:
+        registries.check_kind("车俩")
+    assert "车俩" in raised.value.message
+
+
+def test_newest_batch_in_use(ctx, tmp_path):
+    path = vehicle_file(tmp_path / "车辆.xlsx", [("李四", ID)])
+    older = registries.import_registry(path, "车辆", data_date=date(2026, 1, 1))
+    newer = registries.import_registry(path, "车辆", data_date=date(2026, 6, 1))
+    registries.import_registry(path, "车辆", data_date=date(2025, 6, 1))
+    assert registries.current_batches(False) == {"车辆": newer.id}
+    assert older.id != newer.id
+
+
+def test_same_row_same_fingerprint(ctx, tmp_path):
+    path = vehicle_file(tmp_path / "车辆.xlsx", [("李四", ID)])
+    first = records(registries.import_registry(path, "车辆"))[0]
+    second = records(registries.import_registry(path, "车辆"))[0]
+    other_kind = records(registries.import_registry(path, "custom kind", id_column="身份证明号码"))[0]
+    assert first.fingerprint == second.fingerprint
+    assert first.fingerprint != other_kind.fingerprint
+
+
+def test_delete_batch(ctx, tmp_path):
+    batch = registries.import_registry(vehicle_file(tmp_path / "车辆.xlsx", [("李四", ID)]), "车辆")
+    registries.delete_batch(batch, user=None)
+    assert db.session.scalars(select(RegistryBatch)).all() == []
+    assert db.session.scalars(select(RegistryRecord)).all() == []
+    assert registries.current_batches(False) == {}

@@ -1,0 +1,354 @@
+"""Check pages: roles, the run button and its progress, the problem list, evidence, settings, registries."""
+
+import io
+import re
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from fieldapp.audit.models import AuditRecord
+from fieldapp.checks import registries
+from fieldapp.checks.models import CheckRun, RegistryBatch, RegistryRecord, SuspectedProblem
+from fieldapp.checks.services import run_checks
+from fieldapp.extensions import db
+from tests.checks.builders import vehicle_file, write_xlsx
+from tests.checks.support import problems
+from tests.conftest import login
+
+PAGES = ["/checks/", "/checks/problems", "/checks/problems.xlsx"]
+ADMIN_PAGES = ["/checks/settings", "/checks/registries"]
+
+
+def break_birth_date(household):
+    household.members[0].birth_date = date(1979, 5, 5)
+    db.session.flush()
+
+
+@pytest.mark.parametrize("url", PAGES + ADMIN_PAGES)
+def test_anonymous_sent_to_login(client, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+
+
+@pytest.mark.parametrize("url", PAGES + ADMIN_PAGES)
+def test_inspector_gets_404(client, make, url):
+    login(client, make.user("inspector", [make.LAODIAN]))
+    assert client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize("url", ADMIN_PAGES)
+def test_supervisor_not_in_admin_pages(client, make, url):
+    login(client, make.user("supervisor", [make.LAODIAN]))
+    assert client.get(url).status_code == 404
+
+
+def test_summary_counts(en_client, make):
+    break_birth_date(make.household(make.LAODIAN_VILLAGE))
+    make.household(make.SHUIWAN_VILLAGE)
+    run_checks()
+    login(en_client, make.user("admin", [make.YANGXIN]))
+
+    page = en_client.get("/checks/")
+
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Birth date differs from ID number" in text
+    assert "/checks/problems?rule=id_birth_date_mismatch" in text
+    assert "劳店镇" in text
+    assert "Run all checks and cross-checks" in text
+
+
+def test_run_button(en_client, make, sync_jobs):
+    break_birth_date(make.household())
+    supervisor = make.user("supervisor", [make.LAODIAN])
+    login(en_client, supervisor)
+
+    response = en_client.post("/checks/run")
+
+    run = db.session.scalars(select(CheckRun)).one()
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/checks/runs/{run.id}"
+    assert (run.status, run.source, run.started_by_id) == ("done", "page", supervisor.id)
+    assert run.division_prefixes == [make.LAODIAN[:9]]
+    assert run.opened == 1
+    assert run.steps_done == run.steps_total
+    assert [p.rule_id for p in problems()] == ["id_birth_date_mismatch"]
+    page = en_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "1 problems opened" in page
+    status = en_client.get(f"/checks/runs/{run.id}/status.json").get_json()
+    assert (status["status"], status["finished"]) == ("done", True)
+    actions = set(db.session.scalars(select(AuditRecord.action)))
+    assert {"checks.run_start", "checks.run"} <= actions
+
+
+def test_run_touches_only_own_township(en_client, make, sync_jobs):
+    laodian = make.household(make.LAODIAN_VILLAGE)
+    shuiwan = make.household(make.SHUIWAN_VILLAGE)
+    break_birth_date(laodian)
+    break_birth_date(shuiwan)
+    login(en_client, make.user("supervisor", [make.LAODIAN]))
+    en_client.post("/checks/run")
+    assert [p.household_id for p in problems()] == [laodian.id]
+
+
+def test_run_in_progress_not_doubled(en_client, make, sync_jobs):
+    admin = make.user("admin", [make.YANGXIN])
+    running = CheckRun(is_demo=False, status="running", source="page", started_by_id=admin.id)
+    db.session.add(running)
+    db.session.flush()
+    login(en_client, admin)
+
+    response = en_client.post("/checks/run")
+
+    assert response.headers["Location"] == f"/checks/runs/{running.id}"
+    assert len(db.session.scalars(select(CheckRun)).all()) == 1
+
+
+def test_run_page_while_running(en_client, make):
+    admin = make.user("admin", [make.YANGXIN])
+    run = CheckRun(is_demo=False, status="running", source="page", started_by_id=admin.id, steps_total=40,
+                   steps_done=12, current_rule="id_sex_mismatch")
+    db.session.add(run)
+    db.session.flush()
+    login(en_client, admin)
+    text = en_client.get(f"/checks/runs/{run.id}").get_data(as_text=True)
+    assert "import_status.js" in text
+    assert "Sex differs from ID number" in text
+    assert en_client.get(f"/checks/runs/{run.id}/status.json").get_json()["rows_read"] == 12
+
+
+def test_other_supervisors_run_hidden(en_client, make):
+    other = make.user("supervisor", [make.LAODIAN])
+    run = CheckRun(is_demo=False, status="done", source="page", started_by_id=other.id)
+    db.session.add(run)
+    db.session.flush()
+    login(en_client, make.user("supervisor", [make.LAODIAN]))
+    assert en_client.get(f"/checks/runs/{run.id}").status_code == 404
+
+
+def test_problem_list_filters(en_client, make):
+    laodian = make.household(make.LAODIAN_VILLAGE)
+    shuiwan = make.household(make.SHUIWAN_VILLAGE)
+    break_birth_date(laodian)
+    break_birth_date(shuiwan)
+    shuiwan.members[1].sex = "男"
+    db.session.flush()
+    run_checks()
+    login(en_client, make.user("admin", [make.YANGXIN]))
+
+    def listed(query):
+        text = en_client.get(f"/checks/problems?{query}").get_data(as_text=True)
+        return text.count('href="/checks/problems/')
+
+    assert listed("") == 3
+    assert listed("rule=id_sex_mismatch") == 1
+    assert listed(f"township={make.SHUIWAN}") == 2
+    assert listed(f"village={make.LAODIAN_VILLAGE}") == 1
+    assert listed("severity=2") == 3
+    assert listed("severity=3") == 0
+    assert listed("rule=no_such_rule") == 3
+
+
+def test_problem_list_scope(en_client, make):
+    break_birth_date(make.household(make.LAODIAN_VILLAGE))
+    outside = make.household(make.HUIMIN_VILLAGE)
+    break_birth_date(outside)
+    run_checks()
+    login(en_client, make.user("supervisor", [make.YANGXIN]))
+    text = en_client.get("/checks/problems").get_data(as_text=True)
+    assert text.count('href="/checks/problems/') == 1
+    assert outside.household_no not in text
+    other = next(p for p in problems() if p.household_id == outside.id)
+    assert en_client.get(f"/checks/problems/{other.id}").status_code == 404
+
+
+def test_problem_list_pages(en_client, make):
+    for _ in range(3):
+        break_birth_date(make.household())
+    run_checks()
+    login(en_client, make.user("admin", [make.YANGXIN]))
+    from fieldapp.checks import queries
+
+    page = queries.problems_page(make.user("admin", [make.YANGXIN]), queries.ProblemFilters(), page=2,
+                                 per_page=2)
+    assert (page.page, page.pages, page.total, len(page.problems)) == (2, 2, 3, 1)
+
+
+def test_problem_evidence(en_client, make, tmp_path):
+    household = make.household()
+    owner = household.members[0]
+    registries.import_registry(vehicle_file(tmp_path / "车辆.xlsx", [(owner.name, owner.id_number)]), "车辆",
+                               data_date=date(2026, 6, 30))
+    run_checks()
+    [problem] = problems("cross_vehicle")
+    login(en_client, make.user("supervisor", [make.LAODIAN]))
+
+    page = en_client.get(f"/checks/problems/{problem.id}")
+
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "车辆: 鲁M12345 小型轿车 2023-05-11" in text
+    assert "Evidence: 车辆 registry" in text
+    assert "号牌号码" in text and "鲁M12345" in text
+    assert "2026-06-30" in text
+    assert owner.id_number not in text
+    assert owner.id_number[:6] + "********" + owner.id_number[-4:] in text
+
+
+def test_household_page_lists_problems(en_client, make, tmp_path):
+    household = make.household()
+    owner = household.members[0]
+    registries.import_registry(vehicle_file(tmp_path / "车辆.xlsx", [(owner.name, owner.id_number)]), "车辆")
+    run_checks()
+    login(en_client, make.user("admin", [make.YANGXIN]))
+    text = en_client.get(f"/register/households/{household.id}").get_data(as_text=True)
+    assert "Owns a vehicle" in text
+    assert "车辆: 鲁M12345 小型轿车 2023-05-11" in text
+
+
+def test_settings_page(en_client, make):
+    login(en_client, make.user("admin", [make.YANGXIN]))
+    page = en_client.get("/checks/settings")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert re.search(r'<input[^>]*name="threshold_income_line"[^>]*value="7000"', text)
+    assert re.search(r'<input checked[^>]*name="rule_cross_vehicle"', text)
+
+
+def settings_form(**changes) -> dict:
+    from fieldapp.checks.rules import RULES
+    from fieldapp.checks.settings import THRESHOLDS
+
+    form = {f"threshold_{name}": "" if threshold.default is None else str(threshold.default)
+            for name, threshold in THRESHOLDS.items()}
+    form.update({f"rule_{rule_id}": "y" for rule_id in RULES})
+    form.update(changes)
+    return {key: value for key, value in form.items() if value is not None}
+
+
+def test_settings_saved(en_client, make):
+    login(en_client, make.user("admin", [make.YANGXIN]))
+    response = en_client.post("/checks/settings", data=settings_form(threshold_income_line="7600",
+                                                                     rule_toilet_missing=None))
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/checks/settings"
+    from fieldapp.checks import settings
+
+    loaded = settings.load(False)
+    assert str(loaded["income_line"]) == "7600"
+    assert not loaded.is_enabled("toilet_missing")
+    assert "Settings saved" in en_client.get("/checks/settings").get_data(as_text=True)
+
+
+def test_settings_invalid(en_client, make):
+    login(en_client, make.user("admin", [make.YANGXIN]))
+    response = en_client.post("/checks/settings", data=settings_form(threshold_school_age_min="six"))
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "is not valid" in text
+    from fieldapp.checks import settings
+
+    assert settings.load(False)["school_age_min"] == 6
+
+
+def upload(client, path, kind="车辆", **fields):
+    data = {"kind": kind, "file": (io.BytesIO(open(path, "rb").read()), path.rsplit("/", 1)[-1]), **fields}
+    return client.post("/checks/registries", data=data, content_type="multipart/form-data")
+
+
+def test_registry_upload(en_client, make, tmp_path, sync_jobs):
+    member = make.household().members[0]
+    login(en_client, make.user("admin", [make.YANGXIN]))
+
+    response = upload(en_client, vehicle_file(tmp_path / "车辆.xlsx", [(member.name, member.id_number)]),
+                      data_date="2026-06-30")
+
+    batch = db.session.scalars(select(RegistryBatch)).one()
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/checks/registries/{batch.id}"
+    assert (batch.status, batch.kind, batch.records_count) == ("done", "车辆", 1)
+    assert batch.data_date == date(2026, 6, 30)
+    text = en_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "In use" in text
+    assert member.id_number not in text
+    assert "鲁M12345 小型轿车 2023-05-11" in text
+    assert en_client.get(f"/checks/registries/{batch.id}/status.json").get_json()["records_count"] == 1
+
+
+def test_registry_upload_without_id_column(en_client, make, tmp_path, sync_jobs):
+    member = make.household().members[0]
+    login(en_client, make.user("admin", [make.YANGXIN]))
+    rows = [["户名", "号码", "地址"], [member.name, member.id_number, "滨州"]]
+    path = write_xlsx(tmp_path / "housing.xlsx", rows)
+
+    response = upload(en_client, path, kind="房产")
+
+    batch = db.session.scalars(select(RegistryBatch)).one()
+    assert response.headers["Location"] == f"/checks/registries/{batch.id}/columns"
+    assert batch.status == "needs_column"
+    page = en_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "户名、号码、地址" in page
+    assert '<option value="号码">' in page
+
+    chosen = en_client.post(f"/checks/registries/{batch.id}/columns", data={"id_column": "号码",
+                                                                            "name_column": "户名"})
+
+    assert chosen.headers["Location"] == f"/checks/registries/{batch.id}"
+    db.session.refresh(batch)
+    assert (batch.status, batch.id_column, batch.name_column) == ("done", "号码", "户名")
+    [record] = db.session.scalars(select(RegistryRecord)).all()
+    assert (record.id_number, record.details) == (member.id_number, {"地址": "滨州"})
+
+
+def test_registry_upload_custom_kind(en_client, make, tmp_path, sync_jobs):
+    login(en_client, make.user("admin", [make.YANGXIN]))
+    path = vehicle_file(tmp_path / "x.xlsx", [("张三", "11010519491231002X")])
+    upload(en_client, path, kind="custom", custom_kind="残疾人")
+    assert db.session.scalars(select(RegistryBatch.kind)).one() == "残疾人"
+
+
+def test_registry_upload_custom_kind_needs_name(en_client, make, tmp_path, sync_jobs):
+    login(en_client, make.user("admin", [make.YANGXIN]))
+    response = upload(en_client, vehicle_file(tmp_path / "x.xlsx", [("张三", "11010519491231002X")]),
+                      kind="custom")
+    assert response.status_code == 200
+    assert "Choose the kind of registry." in response.get_data(as_text=True)
+    assert db.session.scalars(select(RegistryBatch)).all() == []
+
+
+def test_registry_upload_rejected(en_client, make, tmp_path, sync_jobs):
+    login(en_client, make.user("admin", [make.YANGXIN]))
+    path = write_xlsx(tmp_path / "r.xlsx", [["姓名", "证件号码"], ["张三", "12345"]])
+    response = upload(en_client, path, kind="房产")
+    batch = db.session.scalars(select(RegistryBatch)).one()
+    assert batch.status == "rejected"
+    text = en_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Not an ID number" in text
+    assert db.session.scalars(select(RegistryRecord)).all() == []
+
+
+def test_registry_delete(en_client, make, tmp_path):
+    batch = registries.import_registry(vehicle_file(tmp_path / "车辆.xlsx", [("张三", "11010519491231002X")]),
+                                       "车辆")
+    login(en_client, make.user("admin", [make.YANGXIN]))
+    response = en_client.post(f"/checks/registries/{batch.id}/delete")
+    assert response.headers["Location"] == "/checks/registries"
+    assert db.session.scalars(select(RegistryBatch)).all() == []
+
+
+def test_demo_admin_sees_no_real_batch(en_client, make, tmp_path):
+    batch = registries.import_registry(vehicle_file(tmp_path / "车辆.xlsx", [("张三", "11010519491231002X")]),
+                                       "车辆")
+    login(en_client, make.user("admin", [make.YANGXIN], is_demo=True))
+    assert en_client.get(f"/checks/registries/{batch.id}").status_code == 404
+    assert en_client.post(f"/checks/registries/{batch.id}/delete").status_code == 404
+
+
+def test_problem_ids_in_scope_only(en_client, make):
+    break_birth_date(make.household(make.HUIMIN_VILLAGE))
+    run_checks()
+    login(en_client, make.user("admin", [make.YANGXIN]))
+    [problem] = db.session.scalars(select(SuspectedProblem)).all()
+    assert en_client.get(f"/checks/problems/{problem.id}").status_code == 404
