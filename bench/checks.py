@@ -2,21 +2,20 @@
 
 Run with ``.venv/bin/python bench/checks.py`` (SQLite in a temporary folder), or with
 ``--database-uri postgresql+psycopg://postgres@127.0.0.1:5432/NAME --wipe`` for an empty
-PostgreSQL database that the script may wipe. The script
+PostgreSQL database that the script may wipe. The script takes four steps.
 
-1. writes a register export of 100,000 households and 240,000 members in the shape of the
-   monitoring system's member export, with problems planted at known rates, and six
-   registries (房产, 车辆, 低保, 工商登记, 财政供养, 死亡人员) of 50,000 rows each in which
-   a known set of members is planted (some with a lower-case x or full-width digits);
-2. imports them with the application's importers (``register.services.import_register``
-   and ``checks.registries.import_registry``) and measures, in the same run, a baseline for
-   each file: reading it with python-calamine and inserting the same rows with the standard
-   library's ``sqlite3.executemany`` into one table in a temporary SQLite file;
-3. runs the cross-check rules alone (writing their problems), then every rule and
-   cross-check (writing every problem), then every rule again (nothing changed), and
-   measures one bare SQL join of the members to the registry records as the baseline of
-   the cross-checks;
-4. checks that every planted cross-check hit was found, and prints each step's time and
+1. It writes a register export of 100,000 households and 240,000 members in the shape of
+   the monitoring system's member export, with problems planted at known rates. It also
+   writes six registries (房产, 车辆, 低保, 工商登记, 财政供养, 死亡人员) of 50,000 rows each,
+   in which a known set of members is planted, some with a lower-case x or full-width digits.
+2. It imports them with the application's importers (``register.services.import_register``
+   and ``checks.registries.import_registry``). As the baseline of each file it measures, in
+   the same run, reading the file with python-calamine and inserting the same rows with the
+   standard library's ``sqlite3.executemany`` into one table in a temporary SQLite file.
+3. It runs the cross-check rules alone (writing their problems), then every rule and
+   cross-check (writing every problem), then every rule again (nothing changed). One bare
+   SQL join of the members to the registry records is the baseline of the cross-checks.
+4. It checks that every planted cross-check hit was found, and prints each step's time and
    the ratios. Goals: each import at most 2 times its baseline, the cross-checks at most 3
    times the bare join, a whole check run under 10 s.
 """
@@ -73,7 +72,7 @@ RELATIONS = ("户主", "配偶", "之子", "之女", "之孙子", "之孙女")
 LABOUR = ("普通劳动力", "技能劳动力", "弱劳动力或半劳动力")
 SURNAMES, GIVEN_NAMES = ("张", "王", "李", "赵"), ("伟", "芳", "娜", "强", "磊")
 
-# Registry kind -> (headers, members planted, how the row's other columns are made).
+# Registry kind -> (headers, members planted at the full size).
 REGISTRY_SPECS = {
     "房产": (["姓名", "证件号码", "坐落地址", "建筑面积(平方米)", "登记日期"], 6000),
     "车辆": (["所有人姓名", "身份证明号码", "号牌号码", "车辆类型", "初次登记日期"], 6000),
@@ -93,7 +92,7 @@ def make_id(region: str, born: date, sequence: int) -> str:
 
 
 def villages_of(counties: tuple[str, ...]) -> list[tuple[str, str, str, str]]:
-    """(code, county, township, village) of every village in the bundled division list of ``counties``."""
+    """Return (code, county, township, village) of each village of ``counties`` in the bundled list."""
     rows = division_services.read_division_rows(division_services.bundled_divisions_text())
     names = {row["code"]: row["name"] for row in rows}
     return [

@@ -96,12 +96,15 @@ def seed(rng: random.Random) -> dict:
     started = time.perf_counter()
     division_services.import_divisions(division_services.bundled_divisions_text())
     questionnaire = questionnaires.load_bundled()[0]
-    villages = db.session.scalars(select(Division).where(Division.level == "village").order_by(Division.code)).all()
+    villages = db.session.scalars(
+        select(Division).where(Division.level == "village").order_by(Division.code)
+    ).all()
     admin = User(username="bench-admin", display_name="Bench admin", role="admin",
                  password_hash=generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000"),
                  divisions=[UserDivision(division_code="371600000000")])
     inspector = User(username="bench-inspector", display_name="Bench inspector", role="inspector",
-                     password_hash=admin.password_hash, divisions=[UserDivision(division_code="371600000000")])
+                     password_hash=admin.password_hash,
+                     divisions=[UserDivision(division_code="371600000000")])
     db.session.add_all([admin, inspector])
     db.session.flush()
 
@@ -117,7 +120,8 @@ def seed(rng: random.Random) -> dict:
         })
         birth = date(1950, 1, 1) + timedelta(days=rng.randrange(20_000))
         first17 = f"{code[:6]}{birth:%Y%m%d}{number % 1000:03d}"
-        members.append({"household_id": number, "position": 0, "name": f"户主{number}", "id_number": first17 + "X",
+        members.append({"household_id": number, "position": 0, "name": f"户主{number}",
+                        "id_number": first17 + "X",
                         "relationship_to_head": "户主"})
     bulk(Household, households)
     bulk(Member, members)
@@ -166,7 +170,8 @@ def seed(rng: random.Random) -> dict:
                        rechecked_by_id=admin.id, recheck_method="supervisor", evidence_count=1)
         findings.append(row)
         events.append({"finding_id": number, "user_id": admin.id, "at": created, "kind": "status",
-                       "from_status": None, "to_status": "pending", "changes": {}, "comment": "", "version": 1})
+                       "from_status": None, "to_status": "pending", "changes": {}, "comment": "",
+                       "version": 1})
     bulk(Finding, findings)
     bulk(FindingEvent, events)
     db.session.commit()

@@ -77,7 +77,8 @@ def prepare(database_uri: str, folder: str, wipe: bool) -> dict:
         inspector = factories.user("inspector", [factories.LAODIAN], username="bench-inspector")
         work = []
         for _ in range(HOUSEHOLDS):
-            household = factories.household(members=2, latitude=HOUSEHOLD_LATITUDE, longitude=HOUSEHOLD_LONGITUDE)
+            household = factories.household(members=2, latitude=HOUSEHOLD_LATITUDE,
+                                            longitude=HOUSEHOLD_LONGITUDE)
             sampled = sample(household, inspector)
             work.append({"sampled_household_id": sampled.id, "fields": visit_fields(household)})
         token, _row = tokens.issue(inspector, user_agent="bench/submit.py")

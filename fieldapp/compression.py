@@ -2,7 +2,7 @@
 
 Text compresses to a fifth or less of its size. Responses are compressed when the browser
 accepts gzip, the body has at least ``MIN_BYTES`` and no other encoding is set. A compressed
-response keeps its ETag as a weak one, so a revalidation of a static file still answers 304.
+response keeps its ETag as a weak one, so a revalidation of a static file still gets 304.
 Static files are compressed once per version and kept in memory.
 """
 

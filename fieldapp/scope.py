@@ -30,13 +30,25 @@ _HOUSEHOLD_ID_COLUMN = {
 }
 
 
+# Prefixes by database and division codes. A division's level never changes once imported, so
+# an entry stays true; sets of codes not all found in the database are not kept.
+_prefix_cache: dict[tuple, list[str]] = {}
+
+
 def division_prefixes(user) -> list[str]:
     """Return the code prefixes of the user's divisions (``371622`` for a county)."""
     codes = user.division_codes
     if not codes:
         return []
+    key = (str(db.engine.url), tuple(sorted(codes)))
+    cached = _prefix_cache.get(key)
+    if cached is not None:
+        return list(cached)
     rows = db.session.execute(select(Division.code, Division.level).where(Division.code.in_(codes))).all()
-    return sorted(code_prefix(code, level) for code, level in rows)
+    prefixes = sorted(code_prefix(code, level) for code, level in rows)
+    if len(rows) == len(set(codes)):
+        _prefix_cache[key] = prefixes
+    return prefixes
 
 
 def household_clause(user) -> ColumnElement[bool]:

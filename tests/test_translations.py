@@ -39,7 +39,9 @@ def test_catalogue_translates_every_source_string(tmp_path):
         if all(strings):
             translated.add(message.id if isinstance(message.id, str) else message.id[0])
     missing = sorted(source_ids - translated)
-    assert not missing, f"{len(missing)} strings lack a zh_CN translation; run `make extract-messages`: {missing[:20]}"
+    assert not missing, (
+        f"{len(missing)} strings lack a zh_CN translation; run `make extract-messages`: {missing[:20]}"
+    )
 
 
 def test_catalogue_placeholders_match():

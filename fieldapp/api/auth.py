@@ -45,7 +45,7 @@ def token_user(row_id: int):
     tokens.touch(row)
     g.api_token = row
     # Flask-Login's current_user reads g._login_user first, so code that falls back to
-    # current_user (the audit log) sees the token's user, never the session cookie's.
+    # current_user (the audit log) gets the token's user, never the session cookie's.
     g._login_user = row.user
     return row.user
 

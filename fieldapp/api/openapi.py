@@ -231,7 +231,12 @@ def _paths() -> dict:
                                             "type": "array",
                                             "items": {"$ref": "#/components/schemas/Assignment"},
                                         },
-                                        "pages": {"type": "array", "items": {"type": "string"}},
+                                        "pages": {
+                                            "type": "array",
+                                            "items": {"type": "string"},
+                                            "description": "Other pages the phone keeps for offline use: "
+                                            "the assignments page and the forms of open re-inspection tasks.",
+                                        },
                                     },
                                 }
                             }

@@ -20,7 +20,7 @@ ERROR_CODES = {
 
 
 class ApiError(Exception):
-    """An error to answer with a JSON body; ``extra`` adds fields such as ``errors``."""
+    """An error sent as a JSON body; ``extra`` adds fields such as ``errors``."""
 
     def __init__(self, status: int, error: str, message: str, *, headers: dict | None = None, **extra):
         super().__init__(message)
@@ -44,7 +44,7 @@ def api_error_response(error: ApiError):
 
 
 def http_error_response(error: HTTPException):
-    """Answer an HTTP error raised in an API view (``abort(404)``, a CSRF failure) with JSON."""
+    """Return a JSON response for an HTTP error raised in an API view (``abort(404)``, a CSRF failure)."""
     status = error.code or 500
     messages = {
         404: _("Not found: the record does not exist, or it is not yours."),

@@ -2,7 +2,7 @@
 
 A phone that was offline for a day may have lost its login session (the browser was closed,
 the phone restarted), but its outbox must still go out. So the sync API authenticates with a
-bearer token instead of the session cookie. The page asks for a token while the inspector is
+bearer token instead of the session cookie. The page requests a token while the inspector is
 logged in, with the session cookie and a CSRF token, and keeps it in IndexedDB next to the
 outbox. Because a browser never attaches the token to a request by itself, requests that it
 authenticates need no CSRF token; the API ignores the session cookie on those requests, so the
@@ -84,7 +84,7 @@ def active_token(row_id: int) -> ApiToken | None:
 
 
 def touch(row: ApiToken) -> None:
-    """Record that the token was used, at most once a minute so that reads stay reads."""
+    """Record when the token was last used, writing at most once a minute per token."""
     now = utcnow()
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
         row.last_used_at = now

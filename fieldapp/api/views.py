@@ -1,7 +1,7 @@
 """The sync API under ``/api/v1``: assignments and questionnaires down, visits and photos up.
 
 ``openapi.json`` describes every route. Two routes authenticate with the login session and keep
-the CSRF check (``session`` and ``POST tokens``); every other route authenticates with a bearer
+the CSRF check: ``session`` and ``POST tokens``. Every other route authenticates with a bearer
 sync token only (see ``fieldapp.api.tokens``).
 """
 
@@ -21,6 +21,7 @@ from fieldapp.errors import Conflict
 from fieldapp.extensions import db
 from fieldapp.idnumbers import mask
 from fieldapp.register.models import Household
+from fieldapp.review import reinspection
 from fieldapp.sampling.models import SampledHousehold
 from fieldapp.scope import scoped_select
 from fieldapp.visits import forms, photo_uploads, photos, questionnaires, services
@@ -39,7 +40,7 @@ for _status in (*ERROR_CODES, 500):
 
 @bp.after_request
 def no_store(response):
-    """Keep API answers out of every cache: they hold personal data and sync state."""
+    """Keep API responses out of every cache, because they contain personal data and sync state."""
     response.headers.setdefault("Cache-Control", "no-store")
     return response
 
@@ -120,8 +121,12 @@ def assignments(user):
                 "visit_form": url_for("visits.new", sampled_id=sampled.id),
             },
         })
+    pages = [url_for("visits.assignments")]
+    # Open re-inspection tasks have their own visit form, which the phone keeps as well.
+    for task in reinspection.open_tasks_for_inspector(user):
+        pages.append(url_for("visits.new", sampled_id=task.sampled_household_id, reinspection_task=task.id))
     db.session.commit()
-    return jsonify({"assignments": rows, "pages": [url_for("visits.assignments")]})
+    return jsonify({"assignments": rows, "pages": pages})
 
 
 @bp.get("/questionnaires/<code>")

@@ -15,7 +15,7 @@ from fieldapp.divisions.models import Division
 from fieldapp.extensions import db
 from fieldapp.register.models import Household
 
-# The household column that holds each level's 12-digit division code.
+# The household column that contains each level's 12-digit division code.
 LEVEL_CODES = {
     "village": Household.division_code,
     "township": Household.township_code,

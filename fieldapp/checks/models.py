@@ -62,6 +62,7 @@ class SuspectedProblem(db.Model):
     detail_values: Mapped[dict] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(20), default="open", index=True)
     first_seen_at: Mapped[created_timestamp]
+    # When a run last found the problem, to the day: a run refreshes it once a day at most.
     last_seen_at: Mapped[created_timestamp]
     resolved_at: Mapped[timestamp | None]
 

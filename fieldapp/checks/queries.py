@@ -9,7 +9,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 from fieldapp.checks import density
 from fieldapp.checks.models import CheckRun, RegistryRecord, SuspectedProblem
-from fieldapp.checks.rules import RULES, ordered_rules
+from fieldapp.checks.rules import ordered_rules
 from fieldapp.extensions import db
 from fieldapp.register.models import Household, Member
 from fieldapp.scope import division_prefixes, get_scoped_or_404, scoped_select
@@ -29,7 +29,7 @@ class ProblemFilters:
     status: str = "open"
 
     def as_args(self) -> dict:
-        """The filters as query-string arguments, without the empty ones."""
+        """Return the filters as query-string arguments, without the empty ones."""
         args = {"rule": self.rule_id, "severity": self.severity or "", "township": self.township_code,
                 "village": self.village_code, "status": self.status if self.status != "open" else ""}
         return {key: value for key, value in args.items() if value not in ("", None)}
@@ -170,12 +170,8 @@ def villages(user, township_code: str = "") -> list[tuple[str, str]]:
 
 
 def recent_runs(user, limit: int = 5) -> list[CheckRun]:
-    """Return the latest check runs of the user's world; a supervisor sees only their own."""
+    """Return the latest check runs of the user's world; for a supervisor, only the runs they started."""
     stmt = select(CheckRun).where(CheckRun.is_demo == user.is_demo)
     if user.role != "admin":
         stmt = stmt.where(CheckRun.started_by_id == user.id)
     return list(db.session.execute(stmt.order_by(CheckRun.id.desc()).limit(limit)).scalars())
-
-
-def rule_ids() -> list[str]:
-    return list(RULES)

@@ -1,7 +1,7 @@
 """Importing other departments' registries (房产, 车辆, 低保, ...) as dated batches.
 
 Departments name their columns differently, so the ID number and name columns
-are found by the usual synonyms; when no ID column is recognised, the importer
+are found by the usual synonyms. When no ID column is recognised, the importer
 lists the headers and the administrator names the column. Every other column
 is kept as the record's details. ID numbers are normalised like the register's
 (full-width digits, lower-case x, spaces), and a 15-digit first-generation
@@ -12,7 +12,6 @@ import csv
 import hashlib
 import io
 import itertools
-import json
 import logging
 import os
 import re
@@ -24,7 +23,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from python_calamine import CalamineError, CalamineWorkbook
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, insert, select
 
 from fieldapp import idnumbers
 from fieldapp.audit import services as audit
@@ -204,12 +203,14 @@ def _is_blank(value) -> bool:
 def prepare_batch(path: str, *, kind: str, filename: str, data_date: date | None = None,
                   is_demo: bool = False, user=None, id_column: str | None = None,
                   name_column: str | None = None, skip_rejected: bool = False,
-                  stored_name: str | None = None, locale: str = "") -> RegistryBatch:
+                  stored_name: str | None = None, locale: str = "",
+                  sheet: Sheet | None = None) -> RegistryBatch:
     """Add the batch record of a registry file with its headers and columns; flushes.
 
     The status is "queued" when the ID column is known (given or recognised), else "needs_column".
+    ``sheet`` is the file already opened, when the caller has it.
     """
-    sheet = open_sheet(path)
+    sheet = sheet or open_sheet(path)
     batch = RegistryBatch(
         kind=kind, is_demo=is_demo, filename=filename[:255], sha256=file_sha256(path),
         stored_name=stored_name, imported_by_id=getattr(user, "id", None), locale=locale,
@@ -233,7 +234,7 @@ def set_columns(batch: RegistryBatch, id_column: str | None, name_column: str | 
             raise FieldError(field_name, _("The file has no column %(column)s; its columns are: %(headers)s.",
                                            column=header, headers="、".join(batch.headers)))
     if id_column is None and required:
-        raise FieldError("id_column", _("Choose the column that holds the ID numbers."))
+        raise FieldError("id_column", _("Choose the column that contains the ID numbers."))
     if id_column is not None and id_column == name_column:
         raise FieldError("name_column", _("The name column must differ from the ID number column."))
     batch.id_column = id_column
@@ -247,13 +248,14 @@ def missing_id_column_message(batch: RegistryBatch) -> str:
 
 
 def import_batch(batch: RegistryBatch, path: str, *, progress: Progress | None = None,
-                 user=None) -> RegistryBatch:
+                 user=None, sheet: Sheet | None = None) -> RegistryBatch:
     """Read every row of a queued batch and store its records; flushes, does not commit.
 
     A rejected row raises ImportRejected listing the rejections, and nothing is stored, unless
     the batch skips rejected rows: then the other rows are stored and the rejections kept on it.
+    ``sheet`` is the file opened by ``prepare_batch`` and not read any further, when the caller has it.
     """
-    sheet = open_sheet(path)
+    sheet = sheet or open_sheet(path)
     if sheet.headers != batch.headers:
         raise ImportRejected(_("The file's columns changed since it was uploaded; upload it again."))
     records, rejections, rows_read = _read_records(batch, sheet, progress)
@@ -292,12 +294,13 @@ def import_registry(path: str, kind: str, *, data_date: date | None = None, is_d
 
     Raises FieldError naming the headers when no ID column is given or recognised.
     """
+    sheet = open_sheet(path)
     batch = prepare_batch(path, kind=kind, filename=os.path.basename(path), data_date=data_date,
                           is_demo=is_demo, user=user, id_column=id_column, name_column=name_column,
-                          skip_rejected=skip_rejected)
+                          skip_rejected=skip_rejected, sheet=sheet)
     if batch.status == "needs_column":
         raise FieldError("id_column", missing_id_column_message(batch))
-    return import_batch(batch, path, progress=progress, user=user)
+    return import_batch(batch, path, progress=progress, user=user, sheet=sheet)
 
 
 def _read_records(batch: RegistryBatch, sheet: Sheet, progress: Progress | None):
@@ -308,13 +311,14 @@ def _read_records(batch: RegistryBatch, sheet: Sheet, progress: Progress | None)
     max_rows = current_app.config.get("REGISTRY_MAX_ROWS", 1_000_000)
     records, rejections, rows_read = [], [], 0
     for row_no, cells in sheet.rows:
-        if all(_is_blank(value) for value in cells):
+        raw = cells[id_index] if id_index < len(cells) else None
+        # A row with an ID number is not blank, so the whole row is tested only when the ID is missing.
+        if _is_blank(raw) and all(_is_blank(value) for value in cells):
             continue
         rows_read += 1
         if rows_read > max_rows:
             raise ImportRejected(_("The file has more than %(max)d rows; split it and import the parts.",
                                    max=max_rows))
-        raw = cells[id_index] if id_index < len(cells) else None
         try:
             id_number = normalize_id(raw)
         except CellError as error:
@@ -381,15 +385,21 @@ def summarize(details: dict) -> str:
 
 
 def looks_like_id(text: str) -> bool:
-    """Whether a value is shaped like an ID number (15 or 18 characters) or a disability certificate."""
-    return bool(_ID_LIKE.match(idnumbers.normalize(text)))
+    """Return whether a value looks like an ID number (15 or 18 characters) or a disability certificate."""
+    # The length test first: most values are far shorter or longer, and normalising costs more.
+    return 15 <= len(text) <= 40 and bool(_ID_LIKE.match(idnumbers.normalize(text)))
 
 
 def fingerprint(kind: str, id_number: str, details: dict) -> str:
-    """Hash of what identifies a registry row, so that the same row in a newer batch matches."""
-    content = {header: value for header, value in details.items() if header not in ROW_NUMBER_HEADERS}
-    text = json.dumps([kind, id_number, content], ensure_ascii=False, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    """Return a hash of what identifies a registry row, so that the same row in a newer batch matches.
+
+    The details are sorted by header, so a newer file with its columns reordered gives the
+    same hash. The separators U+001E and U+001F are control characters that cell text hardly
+    ever contains.
+    """
+    parts = [kind, id_number] + [f"{header}\x1f{value!r}" for header, value in sorted(details.items())
+                                 if header not in ROW_NUMBER_HEADERS]
+    return hashlib.blake2b("\x1e".join(parts).encode("utf-8"), digest_size=8).hexdigest()
 
 
 def rejection_message(rejections: list[dict]) -> str:
@@ -434,27 +444,11 @@ def batches(is_demo: bool, limit: int = 200) -> list[RegistryBatch]:
     ).scalars())
 
 
-def known_kinds(is_demo: bool) -> list[str]:
-    """Return the standard kinds, then the custom kinds already imported."""
-    custom = db.session.execute(
-        select(RegistryBatch.kind)
-        .where(RegistryBatch.is_demo == is_demo, RegistryBatch.kind.not_in(STANDARD_KINDS))
-        .group_by(RegistryBatch.kind).order_by(RegistryBatch.kind)
-    ).scalars()
-    return list(STANDARD_KINDS) + list(custom)
-
-
 def record_sample(batch: RegistryBatch, limit: int = 20) -> list[RegistryRecord]:
     return list(db.session.execute(
         select(RegistryRecord).where(RegistryRecord.batch_id == batch.id).order_by(RegistryRecord.row_no)
         .limit(limit)
     ).scalars())
-
-
-def record_count(batch: RegistryBatch) -> int:
-    return db.session.execute(
-        select(func.count(RegistryRecord.id)).where(RegistryRecord.batch_id == batch.id)
-    ).scalar_one()
 
 
 def delete_batch(batch: RegistryBatch, *, user) -> None:

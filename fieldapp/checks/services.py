@@ -1,17 +1,18 @@
 """Running the data checks and cross-checks, and keeping the suspected-problem list in step with the data.
 
-Each enabled rule is one query; the hits are compared with the stored problems of
-the households in scope, then written with a few set-based statements: new
-problems inserted, unchanged ones touched, changed or returning ones updated,
-and open ones no longer found resolved by the data.
+Each enabled rule is one query. Its hits are compared with the stored problems of
+the households in scope and written with a few set-based statements. New problems
+are inserted, unchanged ones touched, changed or returning ones updated, and open
+ones no longer found are resolved by the data.
 """
 
 import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import force_locale
@@ -251,10 +252,13 @@ def _save_problems(hits: dict[str, _Hit], rules: list[Rule], switched_off: list[
     summary.resolved = len(resolved)
     summary.disabled = len(disabled)
     _update_by_ids(resolved, status="resolved_by_data", resolved_at=now)
-    # Every problem still open in scope was found again (or just reopened): one statement touches them all.
+    # Every problem still open in scope was found again (or just reopened), so one statement touches them
+    # all. It skips those already touched today, so that a re-run the same day rewrites no rows: rewriting
+    # every row took seconds on PostgreSQL for 80,000 problems.
     db.session.execute(
         update(_TABLE)
         .where(_TABLE.c.status == "open", _TABLE.c.rule_id.in_([rule.id for rule in rules]),
+               _TABLE.c.last_seen_at < _start_of_day(now),
                _TABLE.c.household_id.in_(select(Household.id).where(scope)))
         .values(last_seen_at=now)
     )
@@ -273,6 +277,12 @@ def _save_problems(hits: dict[str, _Hit], rules: list[Rule], switched_off: list[
     if new_rows:
         db.session.execute(insert(_TABLE), new_rows)
     _expire_loaded_problems()
+
+
+def _start_of_day(now: datetime) -> datetime:
+    """Midnight of ``now``'s day in the display time zone, as a UTC time."""
+    local = now.astimezone(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"]))
+    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
 
 
 def _changed_row(problem_id: int, hit: _Hit, now, details: _Details) -> dict:

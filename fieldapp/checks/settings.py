@@ -118,7 +118,7 @@ class CheckSettings:
 
     values: dict[str, int | Decimal | date | None]
     reference_date: date
-    # Where the reference date came from: "setting", "export_date" or "today".
+    # Origin of the reference date: "setting", "export_date" or "today".
     reference_source: str
     disabled_rules: frozenset[str] = field(default_factory=frozenset)
 
@@ -236,7 +236,12 @@ def _save_thresholds(parsed: dict, *, is_demo: bool, user) -> list[str]:
     ).scalars()}
     changed = []
     for name, value in parsed.items():
-        text = "" if value is None else (value.isoformat() if isinstance(value, date) else str(value))
+        if value is None:
+            text = ""
+        elif isinstance(value, date):
+            text = value.isoformat()
+        else:
+            text = str(value)
         row = stored.get(name)
         current = row.value if row is not None else _default_text(THRESHOLDS[name])
         if text == current:

@@ -197,7 +197,7 @@ def problem(problem_id: int):
 
 
 def registries_details(details: dict) -> list[tuple[str, str]]:
-    """The record's other columns for display, with values that look like ID numbers masked."""
+    """Return the record's other columns for display, with values that look like ID numbers masked."""
     shown = []
     for header, value in details.items():
         text = str(value)

@@ -55,8 +55,8 @@ def read_division_rows(text: str) -> list[dict]:
         lines = [_("Row %(row)d, column %(column)s, value \"%(value)s\": %(reason)s.",
                    row=r, column=c, value=v, reason=why) for r, c, v, why in rejections[:20]]
         raise ImportRejected(
-            _("%(count)d rows of the division file are invalid; nothing was imported. Fix them and import again.",
-              count=len(rejections)) + "\n" + "\n".join(lines),
+            _("%(count)d rows of the division file are invalid; nothing was imported. "
+              "Fix them and import again.", count=len(rejections)) + "\n" + "\n".join(lines),
             rejections,
         )
     return rows
@@ -72,8 +72,11 @@ def import_divisions(text: str) -> DivisionImportResult:
         if division is None:
             db.session.add(Division(**row))
             result.added += 1
-        elif (division.name, division.level, division.parent_code) != (row["name"], row["level"], row["parent_code"]):
-            division.name, division.level, division.parent_code = row["name"], row["level"], row["parent_code"]
+        elif (division.name, division.level, division.parent_code) != (
+            row["name"], row["level"], row["parent_code"]
+        ):
+            division.name, division.level = row["name"], row["level"]
+            division.parent_code = row["parent_code"]
             result.updated += 1
         else:
             result.unchanged += 1

@@ -314,7 +314,7 @@ def parse_row(row_no: int, cells: list, header: HeaderMap,
 
 
 def _level_fields(header: HeaderMap, level: str, cache: dict) -> list[tuple[str, cols.Column, list[int]]]:
-    """The fields of a level ("household" or "member"), their columns and cell indexes, kept in ``cache``."""
+    """Return the fields of a level ("household" or "member") with their columns and cell indexes."""
     key = f"fields:{level}"
     fields = cache.get(key)
     if fields is None:
@@ -330,7 +330,7 @@ def _household_fields(row_no: int, cells: list, header: HeaderMap,
     indexes = cache.get("indexes")
     if indexes is None:
         indexes = cache["indexes"] = [index for _name, _column, indexes in fields for index in indexes]
-    # The key holds each cell's type too, since 1, 1.0 and True are equal keys in a dict.
+    # The key contains each cell's type too, since 1, 1.0 and True are equal keys in a dict.
     key = tuple([(type(cells[index]), cells[index]) for index in indexes])
     rows = cache.setdefault("rows", {})
     known = rows.get(key)
@@ -357,7 +357,11 @@ def _convert_fields(row_no: int, cells: list, header: HeaderMap, fields: list,
         for index in indexes:
             raw = cells[index]
             try:
-                value = _convert_cached(column, raw, field_cache)
+                if field_cache is None:
+                    value = _convert(column, raw)
+                    _check_length(column, value)
+                else:
+                    value = _convert_cached(column, raw, field_cache)
             except CellError as error:
                 rejections.append(Rejection(row_no, header.headers[index], cell_text(raw), str(error)))
                 is_valid = False
@@ -375,16 +379,13 @@ def _convert_fields(row_no: int, cells: list, header: HeaderMap, fields: list,
 _UNCACHED_FIELDS = frozenset({"name", "id_number", "birth_date"})
 
 
-def _convert_cached(column: cols.Column, raw, cache: dict | None):
+def _convert_cached(column: cols.Column, raw, cache: dict):
     """Convert and check one cell, or take the outcome of the same cell from ``cache``.
 
-    The key holds the cell's type too, since ``1``, ``1.0`` and ``True`` are equal keys in a dict.
+    A text cell is its own key. Any other cell's key contains its type too, since ``1``, ``1.0``
+    and ``True`` are equal keys in a dict.
     """
-    if cache is None:
-        value = _convert(column, raw)
-        _check_length(column, value)
-        return value
-    key = (type(raw), raw)
+    key = raw if type(raw) is str else (type(raw), raw)
     outcome = cache.get(key, _MISSING)
     if outcome is _MISSING:
         try:

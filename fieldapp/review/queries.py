@@ -168,6 +168,19 @@ def round_choices(user) -> list[tuple[int, str]]:
     return [(round_id, name) for round_id, name in db.session.execute(stmt)]
 
 
+def scoped_findings(user, *household_conditions) -> Select:
+    """Return ``select(Finding)`` limited to the user's scope by a correlated EXISTS on the household.
+
+    Unlike the join of ``scoped_select(Finding, ...)``, the EXISTS lets the database read the
+    findings in the order of an index on ``created_at`` and stop after one page, instead of
+    sorting every finding in scope for each page. ``household_conditions`` narrow the households.
+    """
+    in_scope = scoped_select(Household, user, Household.id).where(
+        Household.id == Finding.household_id, *household_conditions
+    ).correlate_except(Household)
+    return select(Finding).where(in_scope.exists())
+
+
 def overdue_clause(today: date) -> ColumnElement[bool]:
     """Return the condition for an open finding whose deadline is before ``today``."""
     return and_(Finding.status.in_(OPEN_STATUSES), Finding.deadline.is_not(None), Finding.deadline < today)
@@ -192,8 +205,9 @@ def findings_page(
     ``overdue_on`` keeps only open findings whose deadline is before that day. A finding belongs
     to a round when it was opened for one of the round's sampled households.
     """
-    stmt = scoped_select(Finding, user).options(
-        contains_eager(Finding.household).selectinload(Household.members)
+    household_conditions = [Household.township_code == township_code] if township_code else []
+    stmt = scoped_findings(user, *household_conditions).options(
+        selectinload(Finding.household).selectinload(Household.members)
     )
     if status:
         stmt = stmt.where(Finding.status == status)
@@ -201,8 +215,6 @@ def findings_page(
         stmt = stmt.where(overdue_clause(overdue_on))
     if source:
         stmt = stmt.where(Finding.source == source)
-    if township_code:
-        stmt = stmt.where(Household.township_code == township_code)
     if round_id is not None:
         in_round = select(SampledHousehold.id).where(SampledHousehold.sampling_round_id == round_id)
         stmt = stmt.where(Finding.sampled_household_id.in_(in_round))

@@ -62,7 +62,7 @@ def shell_urls() -> list[str]:
 
 @bp.route("/sw.js")
 def service_worker():
-    """Serve the service worker with its settings; public, because it holds no data."""
+    """Serve the service worker with its settings. It is public, because it contains no data."""
     settings = {
         "version": shell_version(),
         "shell": shell_urls(),
@@ -99,7 +99,7 @@ def manifest():
 
 @bp.route("/offline")
 def offline_page():
-    """The page shown for a phone page that was never saved for offline use; public and without data."""
+    """Render the page shown in place of a phone page that was never saved for offline use (public)."""
     return render_template("visits/offline.html")
 
 
@@ -144,7 +144,7 @@ def messages() -> dict[str, str]:
         "sending": _("Sending… {done} of {total} items."),
         "offline": _("No signal. Everything is kept on this phone and is sent when a signal returns."),
         "retrying": _("Sending failed ({error}). Trying again in {seconds} s."),
-        "serverError": _("the server answered {status}"),
+        "serverError": _("the server responded with HTTP {status}"),
         "networkError": _("no connection to the server"),
         "loginNeeded": _("Log in again to send what is waiting. Nothing is lost."),
         "logIn": _("Log in"),

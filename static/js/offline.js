@@ -1,4 +1,4 @@
-// Every phone page: starts sync, registers the service worker, asks for persistent storage, and
+// Every phone page: starts sync, registers the service worker, requests persistent storage, and
 // shows what waits to be sent, when the phone last sent, and any error. Warns before logging
 // out while anything is unsent. On the assignments page it saves every assigned household's
 // pages for offline use and marks the households whose visits wait in the outbox.
@@ -45,7 +45,7 @@
     try {
       global.sessionStorage.setItem(FLASH_KEY, JSON.stringify({ kind: kind, text: text }));
     } catch (ignored) {
-      // Without sessionStorage the message is skipped; the status bar still tells the state.
+      // Without sessionStorage the message is skipped, and the status panel still shows the state.
     }
   }
 

@@ -1,5 +1,5 @@
 // SHA-256 of an ArrayBuffer as lower-case hex. Uses crypto.subtle where the browser offers it,
-// which is only in a secure context (HTTPS, or http://127.0.0.1 and localhost); on plain http
+// which is only in a secure context (HTTPS, or http://127.0.0.1 and localhost). On plain http
 // to a LAN address it falls back to the implementation below (FIPS 180-4).
 (function (global) {
   "use strict";

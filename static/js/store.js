@@ -2,7 +2,7 @@
 // survives reloads, crashes and restarts of the phone.
 //
 // Stores:
-//   drafts  key "u<user>:s<sampled household>": a visit form being filled, {fields, photos, ...}
+//   drafts  key "u<user>:<form path and query>": a visit form being filled, {fields, photos, ...}
 //   outbox  key client_uuid: a submitted visit waiting for the server, removed once the server
 //           has confirmed the visit and every one of its photos
 //   photos  key client_uuid: one downscaled photo as a Blob, owned by a draft key or a visit UUID

@@ -2,7 +2,7 @@
 //
 // /sw.js prepends self.FIELDAPP_SW = {version, shell, offlinePage, pagePrefix, loginPath}.
 // - Shell files (scripts, styles, the offline page) come from a cache named after the version,
-//   so a repeat visit downloads none of them; a new version replaces the cache.
+//   so a repeat visit downloads none of them. A new version replaces the cache.
 // - Pages under pagePrefix are fetched from the network first. A page that does not arrive
 //   within NETWORK_TIMEOUT_MS comes from the saved copy, when there is one.
 // - The assignments page asks, by message, for the pages of every assigned household to be
@@ -63,11 +63,11 @@ function fromShell(request) {
 }
 
 // Store a page with the time it was saved, so that old copies can be refreshed.
-function savePage(cache, pathname, response) {
+function savePage(cache, key, response) {
   return response.blob().then(function (body) {
     var headers = new Headers(response.headers);
     headers.set(SAVED_AT_HEADER, String(Date.now()));
-    return cache.put(pathname, new Response(body, {
+    return cache.put(key, new Response(body, {
       status: response.status,
       statusText: response.statusText,
       headers: headers
@@ -75,10 +75,15 @@ function savePage(cache, pathname, response) {
   });
 }
 
-function savedPage(pathname) {
-  var key = pathname === "/" ? SETTINGS.pagePrefix : pathname;
+// Pages are saved under their path and query: a re-inspection visit form differs from the
+// ordinary form of the same household only in its query.
+function pageKey(url) {
+  return url.pathname === "/" ? SETTINGS.pagePrefix : url.pathname + url.search;
+}
+
+function savedPage(key) {
   return caches.open(PAGE_CACHE).then(function (cache) {
-    return cache.match(key, { ignoreSearch: true, ignoreVary: true });
+    return cache.match(key, { ignoreVary: true });
   });
 }
 
@@ -91,13 +96,14 @@ function offlinePage() {
 }
 
 function networkFirst(request) {
-  var pathname = new URL(request.url).pathname;
+  var url = new URL(request.url);
+  var key = pageKey(url);
   var network = fetch(request).then(function (response) {
     var keep = response.ok && response.type === "basic" && !response.redirected &&
-      pathname.indexOf(SETTINGS.pagePrefix) === 0;
+      url.pathname.indexOf(SETTINGS.pagePrefix) === 0;
     if (keep) {
       var copy = response.clone();
-      caches.open(PAGE_CACHE).then(function (cache) { return savePage(cache, pathname, copy); });
+      caches.open(PAGE_CACHE).then(function (cache) { return savePage(cache, key, copy); });
     }
     return response;
   });
@@ -111,7 +117,7 @@ function networkFirst(request) {
     if (response) {
       return response;
     }
-    return savedPage(pathname).then(function (saved) {
+    return savedPage(key).then(function (saved) {
       if (saved) {
         return saved;
       }
@@ -139,31 +145,31 @@ self.addEventListener("fetch", function (event) {
 
 // Save the pages in urls that are missing or older than maxAgeSeconds, and forget other pages.
 function cachePages(urls, maxAgeSeconds) {
-  var wanted = {};
-  urls.forEach(function (url) { wanted[new URL(url, self.location.href).pathname] = true; });
+  var keepKeys = {};
+  urls.forEach(function (url) { keepKeys[pageKey(new URL(url, self.location.href))] = true; });
   var saved = 0;
   var failed = 0;
   return caches.open(PAGE_CACHE).then(function (cache) {
     return cache.keys().then(function (requests) {
       return Promise.all(requests.filter(function (request) {
-        return !wanted[new URL(request.url).pathname];
+        return !keepKeys[pageKey(new URL(request.url))];
       }).map(function (request) {
         return cache.delete(request);
       }));
     }).then(function () {
       var chain = Promise.resolve();
-      Object.keys(wanted).forEach(function (pathname) {
+      Object.keys(keepKeys).forEach(function (key) {
         chain = chain.then(function () {
-          return cache.match(pathname, { ignoreVary: true }).then(function (hit) {
+          return cache.match(key, { ignoreVary: true }).then(function (hit) {
             var savedAt = hit ? Number(hit.headers.get(SAVED_AT_HEADER)) : 0;
             if (hit && Date.now() - savedAt < maxAgeSeconds * 1000) {
               saved += 1;
               return null;
             }
-            return fetch(pathname, { credentials: "same-origin", redirect: "manual" }).then(function (response) {
+            return fetch(key, { credentials: "same-origin", redirect: "manual" }).then(function (response) {
               if (response.ok && response.type === "basic") {
                 saved += 1;
-                return savePage(cache, pathname, response);
+                return savePage(cache, key, response);
               }
               failed += 1;
               return null;
@@ -177,9 +183,9 @@ function cachePages(urls, maxAgeSeconds) {
       return chain;
     });
   }).then(function () {
-    return { saved: saved, failed: failed, total: Object.keys(wanted).length };
+    return { saved: saved, failed: failed, total: Object.keys(keepKeys).length };
   }, function () {
-    return { saved: saved, failed: failed + 1, total: Object.keys(wanted).length };
+    return { saved: saved, failed: failed + 1, total: Object.keys(keepKeys).length };
   });
 }
 

@@ -3,7 +3,7 @@
 // A submitted visit moves from its draft into the outbox in one IndexedDB transaction, with its
 // photos. Sync sends the visit (JSON, with the UUID and SHA-256 of each photo), then each photo
 // on its own request, so a dropped connection loses at most one photo's progress. The server
-// stores each visit and photo once per UUID, so a retry after a lost answer stores nothing
+// stores each visit and photo once per UUID, so a retry after a lost response stores nothing
 // twice. A visit leaves the outbox only when the server reports it complete.
 //
 // Sync authenticates with a sync token kept in IndexedDB, not the login session, so it works
@@ -149,7 +149,10 @@
   // The outbox.
 
   function byCreation(a, b) {
-    return a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : 0;
+    if (a.created_at === b.created_at) {
+      return 0;
+    }
+    return a.created_at < b.created_at ? -1 : 1;
   }
 
   function outboxOf(userId) {
@@ -420,8 +423,8 @@
       if (result.status === 200) {
         visit.missing = result.data.photos_missing;
         return store.getAll("photos").then(function (photos) {
-          var here = photos.some(function (photo) { return visit.missing.indexOf(photo.client_uuid) !== -1; });
-          if (!here) {
+          var onPhone = photos.some(function (photo) { return visit.missing.indexOf(photo.client_uuid) !== -1; });
+          if (!onPhone) {
             visit.state = "photo_rejected";
             visit.message = "";
             return saveVisit(visit).then(function () { return false; });

@@ -399,7 +399,9 @@
   // Offline: drafts, photos and the outbox. ----------------------------------------------------
 
   var settings = page ? page.settings : null;
-  var draftKey = settings && settings.userId ? "u" + settings.userId + ":s" + form.dataset.sampledId : null;
+  // One draft per user and form address: a re-inspection form has a query of its own.
+  var formUrl = global.location.pathname + global.location.search;
+  var draftKey = settings && settings.userId ? "u" + settings.userId + ":" + formUrl : null;
   var notice = document.getElementById("draft-notice");
 
   // The form's fields as a posted form has them: enabled, named, checked; files and CSRF left out.
@@ -423,7 +425,7 @@
       sampled_id: Number(form.dataset.sampledId),
       client_uuid: uuidInput.value,
       label: form.dataset.label || "",
-      form_url: global.location.pathname,
+      form_url: formUrl,
       questionnaire_id: Number(form.elements.questionnaire_id.value) || null,
       fields: fieldPairs(),
       photos: photos.map(function (photo) { return photo.client_uuid; }),
@@ -581,11 +583,11 @@
         addOnsiteRow();
       }
     });
-    var kept = ["latitude", "longitude", "accuracy_m", "fixed_at", "started_at", "client_uuid"];
+    var restorableHidden = ["latitude", "longitude", "accuracy_m", "fixed_at", "started_at", "client_uuid"];
     Array.prototype.forEach.call(form.elements, function (element) {
       var name = element.name;
       if (!name || element.type === "file" || name === "csrf_token" || name === "questionnaire_id" ||
-          (element.type === "hidden" && kept.indexOf(name) === -1)) {
+          (element.type === "hidden" && restorableHidden.indexOf(name) === -1)) {
         return;
       }
       var own = values[name] || [];
@@ -632,7 +634,7 @@
   function rejectedVisit() {
     return FieldApp.outbox.list(settings.userId).then(function (visits) {
       return visits.filter(function (visit) {
-        return visit.state === "rejected" && String(visit.sampled_id) === form.dataset.sampledId;
+        return visit.state === "rejected" && visit.form_url === formUrl;
       })[0] || null;
     });
   }

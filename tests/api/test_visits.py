@@ -307,7 +307,7 @@ def test_photo_of_other_inspectors_visit_is_404(api, sampled, client, make, ctx)
 # Pages show what arrived.
 
 
-def test_review_page_marks_incomplete_visit(api, sampled, client, make):
+def test_pages_mark_incomplete_visit(api, sampled, client, make, inspector):
     from tests.conftest import login
 
     body = visit_body(sampled)
@@ -323,3 +323,13 @@ def test_review_page_marks_incomplete_visit(api, sampled, client, make):
     assert "0 of 1 photos received" in page
     listing = viewer.get(f"/review/sampled/{sampled.id}").get_data(as_text=True)
     assert "Incomplete" in listing
+
+    phone = client.application.test_client()
+    login(phone, inspector)
+    phone.set_cookie("lang", "en", domain="localhost.localdomain")
+    receipt = phone.get(f"/visits/{visit.id}").get_data(as_text=True)
+    assert "Incomplete" in receipt
+    assert "0 of 1 photos received" in receipt
+
+    api.put_photo(body["client_uuid"], body["photos"][0]["client_uuid"], jpeg_bytes())
+    assert "Incomplete" not in phone.get(f"/visits/{visit.id}").get_data(as_text=True)

@@ -297,7 +297,7 @@ def test_aborted_photo_uploads_leave_no_gap(live_server, phone):
         elif attempt % 2:
             route.abort("connectionreset")  # lost on the way to the server
         else:
-            route.fetch()  # the server stores the photo, but its answer is lost
+            route.fetch()  # the server stores the photo, but its response is lost
             route.abort("connectionreset")
 
     page.route("**/api/v1/visits/*/photos/*", break_some)
@@ -415,7 +415,7 @@ async ({visits, userId}) => {
   const fields = ['house_photo', 'photos', 'photos'];
   const uuids = [];
   for (const visit of visits) {
-    const key = `u${userId}:s${visit.sampled_id}`;
+    const key = `u${userId}:${visit.form_url}`;
     const ids = [];
     for (let i = 0; i < fields.length; i += 1) {
       const canvas = document.createElement('canvas');

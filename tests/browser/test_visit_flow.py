@@ -2,9 +2,9 @@
 
 The inspector uses a Pixel 7 profile in zh-CN whose location is 300 m north of the household's
 registered point. They fill the questionnaire, attach a landscape JPEG with EXIF orientation 6
-(display rotated 90 degrees clockwise), confirm the suspected problem and submit. The supervisor
-then finds the visit under its household, sees the photo upright and the distance, and marks
-the finding corrected.
+(display rotated 90 degrees clockwise), confirm the suspected problem and submit. The
+supervisor then opens the visit under its household, checks that the photo is upright and the
+distance is shown, and marks the finding corrected.
 """
 
 import io

@@ -2,8 +2,9 @@ from datetime import date
 
 from sqlalchemy import select
 
-from fieldapp.checks.models import SuspectedProblem
+from fieldapp.checks.models import RegistryBatch, SuspectedProblem
 from fieldapp.extensions import db
+from tests.checks.builders import vehicle_file, write_xlsx
 
 
 def test_run_checks_prints_counts(app, make):
@@ -29,3 +30,62 @@ def test_run_checks_unknown_division(app):
     result = app.test_cli_runner().invoke(args=["run-checks", "--division", "371622999000"])
     assert result.exit_code == 1
     assert "371622999000" in result.output
+
+
+def test_import_registry_command(app, make, tmp_path):
+    member = make.household().members[0]
+    path = vehicle_file(tmp_path / "车辆.xlsx", [(member.name, member.id_number)])
+
+    result = app.test_cli_runner().invoke(args=["import-registry", "vehicle", path, "--date", "2026-06-30"])
+
+    assert result.exit_code == 0, result.output
+    assert "车辆: 1 records imported from 1 rows, data as of 2026-06-30" in result.output
+    assert "身份证明号码" in result.output
+    batch = db.session.scalars(select(RegistryBatch)).one()
+    assert (batch.kind, batch.records_count) == ("车辆", 1)
+
+
+def test_import_registry_without_id_column(app, tmp_path):
+    path = write_xlsx(tmp_path / "r.xlsx", [["名称", "号码"], ["张三", "11010519491231002X"]])
+    runner = app.test_cli_runner()
+
+    result = runner.invoke(args=["import-registry", "房产", path])
+
+    assert result.exit_code == 1
+    assert "名称、号码" in result.output
+    assert "--id-column" in result.output
+    assert db.session.scalars(select(RegistryBatch)).all() == []
+
+    chosen = runner.invoke(args=["import-registry", "房产", path, "--id-column", "号码",
+                                 "--name-column", "名称"])
+    assert chosen.exit_code == 0, chosen.output
+    assert "1 records imported" in chosen.output
+
+
+def test_import_registry_unknown_kind(app, tmp_path):
+    path = write_xlsx(tmp_path / "r.xlsx", [["姓名", "证件号码"], ["张三", "11010519491231002X"]])
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["import-registry", "车俩", path])
+    assert result.exit_code == 1
+    assert "车俩" in result.output
+    assert runner.invoke(args=["import-registry", "车俩", path, "--custom"]).exit_code == 0
+
+
+def test_import_registry_rejected_rows(app, tmp_path):
+    rows = [["姓名", "证件号码"], ["张三", "11010519491231002X"], ["李四", "123"]]
+    path = write_xlsx(tmp_path / "r.xlsx", rows)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["import-registry", "房产", path])
+    assert result.exit_code == 1
+    assert "Row 3, column 证件号码" in result.output
+    skipped = runner.invoke(args=["import-registry", "房产", path, "--skip-rejected"])
+    assert skipped.exit_code == 0, skipped.output
+    assert "1 rows skipped." in skipped.output
+
+
+def test_run_checks_progress(app, make):
+    make.household()
+    result = app.test_cli_runner().invoke(args=["run-checks"])
+    assert result.exit_code == 0, result.output
+    assert "rule 1/" in result.output
+    assert "Reference date for ages:" in result.output

@@ -96,3 +96,11 @@ def test_household_size_mismatch(ctx, make):
     [problem] = problems("household_size_mismatch")
     assert (problem.household_id, problem.member_id) == (wrong.id, None)
     assert problem.detail_values == {"size": 4, "members": 3}
+
+
+def test_household_without_members_size(ctx, make):
+    empty = make.household(members=0, size=2)
+    run_checks()
+    [problem] = problems("household_size_mismatch")
+    assert problem.household_id == empty.id
+    assert problem.detail_values == {"size": 2, "members": 0}

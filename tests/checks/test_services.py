@@ -1,6 +1,6 @@
 """Re-running the checks: stable problem rows, resolution by the data, reopening and scope."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -181,3 +181,19 @@ def test_changed_detail_updates_row(ctx, make):
     assert (summary.kept, summary.updated) == (1, 1)
     assert problem.detail_values["recorded"] == "1979-06-06"
     assert "1979-06-06" in problem.detail
+
+
+def test_last_seen_refreshed_once_a_day(ctx, make):
+    break_birth_date(make.household())
+    run_checks()
+    [problem] = problems()
+    same_day = problem.last_seen_at
+    run_checks()
+    db.session.refresh(problem)
+    assert problem.last_seen_at == same_day
+
+    problem.last_seen_at = same_day - timedelta(days=1)
+    db.session.flush()
+    run_checks()
+    db.session.refresh(problem)
+    assert problem.last_seen_at > same_day

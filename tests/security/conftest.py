@@ -76,6 +76,7 @@ def build_world(make) -> World:
     member = household.members[0]
     member.name = SECRET_MEMBER_NAME
     problem = make_problem(household, member)
+
     sampling_round = make_round(SECRET_ROUND_NAME, [household], inspector, admin)
     sampled = sampling_round.sampled_households[0]
     visit = make_visit(sampled, inspector, latitude=37.621, longitude=117.581)
@@ -86,6 +87,7 @@ def build_world(make) -> World:
         household, supervisor, description=SECRET_DESCRIPTION, suspected_problem=problem, **links
     )
     corrected_finding = make_corrected_finding(household, supervisor, **links)
+
     outsiders = {
         "inspector of another township": make.user("inspector", [make.SHUIWAN]),
         "supervisor of another county": make.user("supervisor", [make.HUIMIN]),

@@ -4,7 +4,7 @@ The table below lists every endpoint of ``app.url_map`` with the roles that may 
 new route fails ``test_every_route_is_listed`` until someone decides who may open it. For each
 listed route the test sends every method its rule allows (GET, POST, PUT, DELETE) as:
 
-- an anonymous visitor, who is sent to the login page (the JSON API answers 401);
+- an anonymous visitor, who is sent to the login page (the JSON API returns 401);
 - an inspector of another township, a supervisor of another county, a demo administrator and
   a demo inspector of the same township. They get 404 for any route that names a record of
   劳店镇, by role or by scope. Routes without a record may show them a page, but it must not
@@ -49,9 +49,9 @@ def photo_upload(world) -> dict:
 class Access:
     # Roles that may use the route inside their own scope.
     roles: tuple[str, ...]
-    # How the route knows the user: "session" (login cookie, anonymous users go to the login
-    # page), "api_session" (login cookie, anonymous requests get 401) or "token" (a bearer sync
-    # token only, requests without one get 401).
+    # How the route authenticates the user: "session" (login cookie, anonymous users go to the
+    # login page), "api_session" (login cookie, anonymous requests get 401) or "token" (a bearer
+    # sync token only, requests without one get 401).
     auth: str = "session"
     # The request body, for routes whose body names the record, built from the world.
     body: Callable | None = None
@@ -201,7 +201,7 @@ def build_url(app, rule, world) -> tuple[str, bool]:
 
 @dataclass
 class Requester:
-    """A test client with the headers that authenticate one user, or nobody."""
+    """A test client with the headers that authenticate one user, or none for an anonymous visitor."""
 
     client: object
     headers: dict

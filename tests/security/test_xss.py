@@ -69,21 +69,23 @@ def store_payloads(world) -> None:
         suspected_problem_id=world.problem.id, outcome="explained", note=stored("outcome.note")
     )
     world.visit.outcomes.append(outcome)
+
     finding = world.finding
     finding.description = stored("finding.description")
     finding.category = stored("finding.category")
     finding.responsible_unit = stored("finding.responsible_unit")
-    event = db.session.scalars(select(FindingEvent).where(FindingEvent.finding_id == finding.id)).first()
-    event.comment = stored("finding_event.comment")
-    world.inspector.display_name = stored("inspector.display_name")
-    world.sampling_round.name = stored("round.name")
-    world.problem.detail = stored("problem.detail")
     finding.responsible_person = stored("finding.responsible_person")
     finding.measures = stored("finding.measures")
+    event = db.session.scalars(select(FindingEvent).where(FindingEvent.finding_id == finding.id)).first()
+    event.comment = stored("finding_event.comment")
     world.evidence.note = stored("evidence.note")
     world.evidence.original_name = stored("evidence.original_name") + ".jpg"
     world.reinspection_task.instructions = stored("reinspection.instructions")
+
+    world.problem.detail = stored("problem.detail")
+    world.sampling_round.name = stored("round.name")
     world.team.name = stored("team.name")
+    world.inspector.display_name = stored("inspector.display_name")
     world.register_import.filename = stored("register_import.filename") + ".xlsx"
     world.registry_batch.filename = stored("registry_batch.filename") + ".xlsx"
     world.supervisor.display_name = stored("supervisor.display_name")
@@ -135,8 +137,8 @@ DISPLAYED = {
     ("supervisor", "review.finding_edit"): FINDING_DETAILS,
     ("supervisor", "review.reinspections"): [*HOUSEHOLD_LINE, "inspector.display_name"],
     ("supervisor", "reports.dashboard_page"): ["round.name"],
-    ("supervisor", "reports.map_page"): ["household.township", "round.name"],
-    ("supervisor", "reports.exports"): ["household.township", "round.name"],
+    ("supervisor", "reports.map_page"): ["round.name"],
+    ("supervisor", "reports.exports"): ["round.name"],
     ("admin", "register.upload"): ["register_import.filename"],
     ("admin", "register.import_status"): ["register_import.filename"],
     ("admin", "checks.registry_list"): ["registry_batch.filename"],

@@ -87,7 +87,7 @@ def rule_name(rule_id: str) -> str:
 
 
 def is_digits(expression) -> ColumnElement[bool]:
-    """Whether ``expression`` holds ASCII digits only (an empty text counts as digits).
+    """Test whether ``expression`` contains ASCII digits only (an empty text counts as digits).
 
     ``ltrim`` with a set of characters exists in SQLite and PostgreSQL and is one call,
     where ten ``replace`` calls would be needed otherwise.
@@ -114,7 +114,7 @@ def age_on(birth_date, reference: date) -> ColumnElement[int]:
 
 
 def years_before(reference: date, years: int) -> date:
-    """The same day ``years`` earlier; 29 February becomes 28 February in a common year."""
+    """Return the same day ``years`` earlier; 29 February becomes 28 February in a common year."""
     try:
         return reference.replace(year=reference.year - years)
     except ValueError:
@@ -150,7 +150,7 @@ def _date_digits_postgresql(element, compiler, **kw):
 
 
 def list_contains(column, value: str) -> ColumnElement[bool]:
-    """Whether a JSON list column holds the string ``value``.
+    """Test whether a JSON list column contains the string ``value``.
 
     The list is matched as text because SQLite and PostgreSQL share no JSON
     containment operator. JSON writers escape non-ASCII characters or not, so

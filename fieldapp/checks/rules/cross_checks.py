@@ -77,7 +77,7 @@ def _matches(context: RunContext, batch_ids: list[int], *conditions) -> Select:
 
 
 def is_certificate() -> ColumnElement[bool]:
-    """The member's number is a 20-character disability certificate number."""
+    """Test whether the member's number is a 20-character disability certificate number."""
     return and_(Member.id_type.in_(DISABILITY_ID_TYPES), func.length(Member.id_number) == 20)
 
 

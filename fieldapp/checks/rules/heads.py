@@ -67,7 +67,7 @@ register(Rule(
 
 
 def _duplicate_in_household_query(context: RunContext) -> Select:
-    """One problem per ID number listed more than once in a household, on its first member."""
+    """Select one problem per ID number listed more than once in a household, on its first member."""
     return (
         select(
             Member.household_id.label("household_id"),
@@ -106,10 +106,20 @@ register(Rule(
 
 
 def _duplicate_across_query(context: RunContext) -> Select:
-    """Each member in scope whose ID number is also listed in another household of the same world.
+    """Select each member in scope whose ID number is also listed in another household of the same world.
 
     The other household may lie outside the run's scope: the duplicate is a problem of both.
+    The ID numbers listed in two or more households are found first, with one aggregate over
+    the members, so that only their members are joined with each other.
     """
+    in_world = (
+        select(Member.id_number)
+        .join(Household, Member.household_id == Household.id)
+        .where(Household.is_demo == context.is_demo, Member.id_number != "")
+        .group_by(Member.id_number)
+        .having(func.min(Member.household_id) != func.max(Member.household_id))
+        .subquery()
+    )
     other_member = aliased(Member)
     other_household = aliased(Household)
     return (
@@ -120,11 +130,12 @@ def _duplicate_across_query(context: RunContext) -> Select:
             func.min(other_household.household_no).label("other_household_no"),
         )
         .join(Household, Member.household_id == Household.id)
+        .join(in_world, in_world.c.id_number == Member.id_number)
         .join(other_member, and_(other_member.id_number == Member.id_number,
                                  other_member.household_id != Member.household_id))
         .join(other_household, and_(other_household.id == other_member.household_id,
                                     other_household.is_demo == Household.is_demo))
-        .where(context.scope, Member.id_number != "")
+        .where(context.scope)
         .group_by(Member.household_id, Member.id)
     )
 
@@ -153,13 +164,22 @@ register(Rule(
 
 
 def _size_mismatch_query(context: RunContext) -> Select:
-    members = _member_count()
-    return select(
-        Household.id.label("household_id"),
-        null().cast(Integer).label("member_id"),
-        Household.size.label("size"),
-        members.label("members"),
-    ).where(context.scope, Household.size.is_not(None), Household.size != members)
+    counts = (
+        select(Member.household_id.label("household_id"), func.count(Member.id).label("members"))
+        .group_by(Member.household_id)
+        .subquery()
+    )
+    members = func.coalesce(counts.c.members, 0)
+    return (
+        select(
+            Household.id.label("household_id"),
+            null().cast(Integer).label("member_id"),
+            Household.size.label("size"),
+            members.label("members"),
+        )
+        .outerjoin(counts, counts.c.household_id == Household.id)
+        .where(context.scope, Household.size.is_not(None), Household.size != members)
+    )
 
 
 register(Rule(

@@ -64,7 +64,7 @@ def _is_disability_certificate() -> ColumnElement[bool]:
 
 
 def _has_id_characters() -> ColumnElement[bool]:
-    """The first 18 characters are 17 digits, then a digit or X."""
+    """Test that the first 18 characters are 17 digits, then a digit or X."""
     return and_(
         is_digits(func.substr(ID, 1, 17)),
         func.substr(ID, 18, 1).in_(list(DIGITS + "X")),
@@ -72,7 +72,7 @@ def _has_id_characters() -> ColumnElement[bool]:
 
 
 def _is_well_formed() -> ColumnElement[bool]:
-    """A resident ID of 18 characters, or a disability certificate number of those plus 2 digits."""
+    """Test for a resident ID of 18 characters, or a disability certificate number of those plus 2 digits."""
     resident = and_(_is_resident_id(), func.length(ID) == 18)
     certificate = and_(
         _is_disability_certificate(), func.length(ID) == 20, is_digits(func.substr(ID, 19, 2))
@@ -105,14 +105,14 @@ def _when_well_formed(expression) -> ColumnElement[int]:
     """``expression`` for a well-formed ID number, else 0.
 
     The CASE keeps PostgreSQL from casting the characters of a malformed number, which
-    would fail the whole query: it does not promise to test the WHERE conditions in
-    written order, but it evaluates a CASE branch only when its condition holds.
+    would fail the whole query. PostgreSQL does not promise to test the WHERE conditions
+    in written order, but it evaluates a CASE branch only when its condition is true.
     """
     return case((_is_well_formed(), expression), else_=0)
 
 
 def _digit(position: int) -> ColumnElement[int]:
-    """The digit at ``position``; only for use inside ``_when_well_formed``."""
+    """Return the digit at ``position``; use it only inside ``_when_well_formed``."""
     return cast(func.substr(ID, position, 1), Integer)
 
 

@@ -1,4 +1,4 @@
-"""Rules on the household's risk types (致贫返贫风险) against what its members' rows say."""
+"""Rules on the household's risk types (致贫返贫风险) against what its members' rows record."""
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l

@@ -1,0 +1,76 @@
+"""The suspected-problem export: masked ID numbers as text cells, no formulas, headers in the locale."""
+
+import io
+import zipfile
+from datetime import date
+
+from flask_babel import force_locale
+from python_calamine import CalamineWorkbook
+from sqlalchemy import select
+
+from fieldapp.audit.models import AuditRecord
+from fieldapp.checks import export, registries
+from fieldapp.checks.services import run_checks
+from fieldapp.extensions import db
+from tests.checks.builders import vehicle_file
+from tests.conftest import login
+
+
+def sheet_rows(data: bytes) -> list[list]:
+    workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    return workbook.get_sheet_by_name(workbook.sheet_names[0]).to_python()
+
+
+def test_export_workbook(en_client, make, tmp_path):
+    household = make.household()
+    owner = household.members[0]
+    owner.name = "=HYPERLINK(\"http://example.invalid\")"
+    owner.birth_date = date(1979, 5, 5)
+    db.session.flush()
+    registries.import_registry(vehicle_file(tmp_path / "车辆.xlsx", [("张三", owner.id_number)]), "车辆",
+                               data_date=date(2026, 6, 30))
+    run_checks()
+    login(en_client, make.user("admin", [make.YANGXIN]))
+
+    response = en_client.get("/checks/problems.xlsx?rule=cross_vehicle")
+
+    assert response.status_code == 200
+    assert response.mimetype == export.XLSX_MIMETYPE
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = sheet_rows(response.data)
+    assert rows[0][:3] == ["County", "Township", "Village"]
+    assert len(rows) == 2
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert row["ID number"] == owner.id_number[:6] + "********" + owner.id_number[-4:]
+    assert row["Member"] == owner.name
+    assert row["Household number"] == household.household_no
+    assert row["Rule"] == "Owns a vehicle"
+    assert row["Detail"].startswith("车辆: 鲁M12345 小型轿车 2023-05-11")
+    assert row["Registry"] == "车辆 2026-06-30"
+    with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet
+    assert owner.id_number not in sheet
+    entry = db.session.scalars(select(AuditRecord).where(AuditRecord.action == "checks.export")).one()
+    assert entry.detail == {"rows": 1, "filters": {"rule": "cross_vehicle"}}
+
+
+def test_export_every_open_problem_in_scope(en_client, make):
+    inside = make.household(make.LAODIAN_VILLAGE)
+    outside = make.household(make.HUIMIN_VILLAGE)
+    for household in (inside, outside):
+        household.members[0].birth_date = date(1979, 5, 5)
+    db.session.flush()
+    run_checks()
+    login(en_client, make.user("supervisor", [make.LAODIAN]))
+    rows = sheet_rows(en_client.get("/checks/problems.xlsx").data)
+    assert [row[3] for row in rows[1:]] == [inside.household_no]
+
+
+def test_export_headers_follow_locale(ctx, tmp_path):
+    with force_locale("en"):
+        english = export.headers()
+    with force_locale("zh_CN"):
+        chinese = export.headers()
+    assert english[0] == "County"
+    assert len(chinese) == len(english) == len(export.COLUMN_WIDTHS)
