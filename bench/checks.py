@@ -42,7 +42,7 @@ from fieldapp import create_app, idnumbers  # noqa: E402
 from fieldapp.checks import registries, services  # noqa: E402
 from fieldapp.checks import settings as check_settings  # noqa: E402
 from fieldapp.checks.models import RegistryRecord, SuspectedProblem  # noqa: E402
-from fieldapp.checks.rules import RULES  # noqa: E402
+from fieldapp.checks.rules import RULES, RunContext  # noqa: E402
 from fieldapp.divisions import services as division_services  # noqa: E402
 from fieldapp.extensions import db  # noqa: E402
 from fieldapp.register import services as register_services  # noqa: E402
@@ -271,6 +271,17 @@ def bare_join_seconds() -> tuple[float, int]:
     return time.perf_counter() - started, len(rows)
 
 
+def cross_query_seconds() -> float:
+    """Time the queries of the cross-check rules alone, as the run builds them, fetching every row."""
+    context = RunContext(scope=services.scope_clause(False, None), is_demo=False,
+                         settings=check_settings.load(False), batches=registries.current_batches(False))
+    started = time.perf_counter()
+    for rule in RULES.values():
+        if rule.is_cross_check:
+            db.session.connection().execute(rule.query(context)).all()
+    return time.perf_counter() - started
+
+
 # -- the run -----------------------------------------------------------------
 
 
@@ -369,8 +380,11 @@ def run(uri: str, workdir: str, wipe: bool, households: int) -> None:
         results.append(("every rule, first run (writes the other problems)", first_seconds, None, None))
         second_seconds, second, second_timer = timed_run()
         results.append(("every rule, re-run (nothing changed)", second_seconds, None, None))
-        cross_queries = sum(seconds for rule_id, seconds in second_timer.times.items() if rule_id in cross)
-        results.append(("cross-check queries within the re-run", cross_queries, join_seconds, CROSS_GOAL))
+        cross_steps = sum(seconds for rule_id, seconds in second_timer.times.items() if rule_id in cross)
+        results.append(("cross-check steps within the re-run (queries and hits)", cross_steps, join_seconds,
+                        CROSS_GOAL))
+        results.append(("cross-check queries alone (every row fetched)", cross_query_seconds(), join_seconds,
+                        CROSS_GOAL))
 
         report(results, first, second, first_timer, join_rows)
         print(f"planted in the register: {generated['planted']}")

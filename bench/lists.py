@@ -193,7 +193,7 @@ def time_get(client, url: str, runs: int) -> tuple[float, float]:
     """Return the median and 95th percentile in milliseconds of ``runs`` GET requests, after one warm-up."""
     response = client.get(url)
     if response.status_code != 200:
-        raise SystemExit(f"GET {url} answered {response.status_code}")
+        raise SystemExit(f"GET {url} returned HTTP {response.status_code}; the benchmark needs 200")
     samples = []
     for _ in range(runs):
         started = time.perf_counter()

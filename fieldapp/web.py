@@ -42,6 +42,24 @@ def init_app(app) -> None:
     for status in (400, 403, 404, 405, 409, 413, 500):
         app.register_error_handler(status, _error_page)
 
+    app.after_request(_security_headers)
+
+
+# Pages may not be framed by other sites (clickjacking), browsers may not guess content
+# types, and links do not leak paths with record ids to other origins.
+SECURITY_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'; object-src 'none'; base-uri 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def _security_headers(response):
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
 
 def _error_page(error):
     code = getattr(error, "code", 500) or 500

@@ -33,6 +33,8 @@ def bearer_token_id() -> int:
         raise _unauthorized(_("This request needs a sync token. Log in again on this phone."))
     row_id = tokens.token_id(token.strip())
     if row_id is None:
+        logger.info("sync token rejected: bad signature or older than its lifetime (%s %s)",
+                    request.method, request.path)
         raise _unauthorized(_("The sync token is invalid or has expired. Log in again on this phone."))
     return row_id
 
@@ -41,6 +43,7 @@ def token_user(row_id: int):
     """Load the user of an active token and make them the request's user; raise 401 otherwise."""
     row = tokens.active_token(row_id)
     if row is None:
+        logger.info("sync token %s rejected: unknown, expired, revoked or of an inactive user", row_id)
         raise _unauthorized(_("The sync token has expired or was revoked. Log in again on this phone."))
     tokens.touch(row)
     g.api_token = row

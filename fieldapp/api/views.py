@@ -161,6 +161,8 @@ def upload_visit(user):
         result = services.submit_visit(sampled, submission, user=user)
     except services.VisitRejected as rejected:
         db.session.rollback()
+        logger.info("visit %s of user %s rejected: invalid %s", payload.client_uuid, user.id,
+                    ", ".join(sorted(rejected.errors)))
         raise ApiError(422, "invalid", _("The visit was not saved: %(count)d answers are missing or invalid.",
                                          count=len(rejected.errors)), errors=rejected.errors) from rejected
     except Conflict as conflict:
@@ -215,7 +217,8 @@ def upload_photo(visit_uuid: str, photo_uuid: str, token_row_id: int):
         db.session.rollback()
         raise ApiError(409, "conflict", conflict.message) from conflict
     # End the transaction before decoding: on SQLite a transaction holds the database's write
-    # lock from its first statement, and decoding a photo takes tens of milliseconds.
+    # lock from its first statement, and decoding and re-encoding a photo takes far longer than
+    # the queries, so other requests would wait for it.
     db.session.commit()
 
     try:
@@ -249,7 +252,7 @@ def _sampled_or_404(sampled_id: int, user) -> SampledHousehold:
     stmt = (
         scoped_select(SampledHousehold, user)
         .where(SampledHousehold.id == sampled_id)
-        .options(contains_eager(SampledHousehold.household).selectinload(Household.members))
+        .options(contains_eager(SampledHousehold.household).joinedload(Household.members))
     )
     sampled = db.session.execute(stmt).unique().scalar_one_or_none()
     if sampled is None:

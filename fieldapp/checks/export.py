@@ -48,7 +48,7 @@ def write_problems(path: str, rows) -> int:
     })
     count = 0
     try:
-        sheet = workbook.add_worksheet(_("Suspected problems")[:31])
+        sheet = workbook.add_worksheet(_("Suspected problem list")[:31])
         bold = workbook.add_format({"bold": True})
         for column, (header, width) in enumerate(zip(headers(), COLUMN_WIDTHS, strict=True)):
             sheet.write_string(0, column, header, bold)
@@ -91,7 +91,7 @@ def send_problems(user, filters: ProblemFilters):
     logger.info("user %s exported %d suspected problems", user.id, count)
     stamp = datetime.now(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])).strftime("%Y%m%d")
     response = send_file(path, as_attachment=True, mimetype=XLSX_MIMETYPE,
-                         download_name=f"{_('Suspected problems')}-{stamp}.xlsx")
+                         download_name=f"{_('Suspected problem list')}-{stamp}.xlsx")
     response.call_on_close(lambda: _remove(path))
     return response
 

@@ -78,6 +78,7 @@ def unfinished_run(user) -> CheckRun | None:
         run.status = "failed"
         run.finished_at = utcnow()
         run.message = _("The run stopped without finishing, probably because the server restarted.")
+        audit.record("checks.run_stale", run, user=user)
         logger.warning("check run %s marked failed: unfinished since %s", run.id, run.created_at)
         return None
     return run

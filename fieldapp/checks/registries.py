@@ -23,10 +23,11 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from python_calamine import CalamineError, CalamineWorkbook
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 
 from fieldapp import idnumbers
 from fieldapp.audit import services as audit
+from fieldapp.checks.bulk import insert_rows
 from fieldapp.checks.models import STANDARD_KINDS, RegistryBatch, RegistryRecord
 from fieldapp.checks.settings import today
 from fieldapp.db_types import utcnow
@@ -270,7 +271,7 @@ def import_batch(batch: RegistryBatch, path: str, *, progress: Progress | None =
 
     batch.status = "writing"
     for start in range(0, len(records), INSERT_CHUNK):
-        db.session.execute(insert(RegistryRecord.__table__), records[start:start + INSERT_CHUNK])
+        insert_rows(RegistryRecord.__table__, records[start:start + INSERT_CHUNK])
         if progress is not None:
             progress("writing", min(start + INSERT_CHUNK, len(records)), len(records))
     batch.status = "done"

@@ -17,11 +17,12 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Text, bindparam, cast, exists, false, insert, or_, select, update
+from sqlalchemy import ColumnElement, Text, bindparam, cast, exists, false, or_, select, update
 
 from fieldapp.audit.services import record
 from fieldapp.checks import registries
 from fieldapp.checks import settings as check_settings
+from fieldapp.checks.bulk import insert_rows
 from fieldapp.checks.models import CheckRun, SuspectedProblem
 from fieldapp.checks.rules import RULES, Rule, RunContext, ordered_rules, rule_name
 from fieldapp.checks.rules.base import KEY_COLUMNS
@@ -109,6 +110,8 @@ def run_checks(*, is_demo: bool = False, division_prefixes: list[str] | None = N
     The run is recorded in ``check_run``, or in a new ``CheckRun`` from ``source``.
     Flushes, does not commit.
     """
+    # The rule queries run on the session's connection, which does not flush pending changes itself.
+    db.session.flush()
     settings = check_settings.load(is_demo)
     scope = scope_clause(is_demo, division_prefixes)
     context = RunContext(
@@ -274,8 +277,7 @@ def _save_problems(hits: dict[str, _Hit], rules: list[Rule], switched_off: list[
             ),
             changed,
         )
-    if new_rows:
-        db.session.execute(insert(_TABLE), new_rows)
+    insert_rows(_TABLE, new_rows)
     _expire_loaded_problems()
 
 

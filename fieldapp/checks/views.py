@@ -314,10 +314,11 @@ def registry_columns(batch_id: int):
 def registry_batch(batch_id: int):
     batch = _batch_or_404(batch_id)
     current = registries.current_batches(current_user.is_demo)
+    # The first records name people of every division, so only the administrator who imported them sees them.
+    records = registries.record_sample(batch) if batch.imported_by_id == current_user.id else []
     return render_template(
         "checks/registry_batch.html", batch=batch, finished=batch.status in REGISTRY_FINISHED,
-        is_current=current.get(batch.kind) == batch.id, records=registries.record_sample(batch),
-        delete_form=BatchDeleteForm(),
+        is_current=current.get(batch.kind) == batch.id, records=records, delete_form=BatchDeleteForm(),
     )
 
 

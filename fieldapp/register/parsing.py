@@ -330,16 +330,17 @@ def _household_fields(row_no: int, cells: list, header: HeaderMap,
     indexes = cache.get("indexes")
     if indexes is None:
         indexes = cache["indexes"] = [index for _name, _column, indexes in fields for index in indexes]
-    # The key contains each cell's type too, since 1, 1.0 and True are equal keys in a dict.
-    key = tuple([(type(cells[index]), cells[index]) for index in indexes])
+    key = tuple(map(cells.__getitem__, indexes))
+    types = tuple(map(type, key))
     rows = cache.setdefault("rows", {})
     known = rows.get(key)
-    if known is None:
+    # The cell types are compared too, since 1, 1.0 and True are equal keys in a dict.
+    if known is None or known[0] != types:
         values, rejections = _convert_fields(row_no, cells, header, fields,
                                              cache.setdefault("household_cells", {}))
-        rows[key] = known = (values, [(rejection.column, rejection.value, rejection.reason)
-                                      for rejection in rejections])
-    values, reasons = known
+        rows[key] = known = (types, values, [(rejection.column, rejection.value, rejection.reason)
+                                             for rejection in rejections])
+    _types, values, reasons = known
     copied = {name: list(value) if isinstance(value, list) else value for name, value in values.items()}
     return copied, [Rejection(row_no, column, value, reason) for column, value, reason in reasons]
 

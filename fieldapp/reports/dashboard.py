@@ -103,8 +103,11 @@ def build(user, *, county_code: str | None = None, round_id: int | None = None,
                                                                                     today))):
         row(code).findings[status] = count
         row(code).overdue += overdue
-    for code, surveyed, satisfied in db.session.execute(narrowed(_satisfaction_query(user, group, round_id))):
-        row(code).surveyed, row(code).satisfied = surveyed, satisfied
+    satisfied_values = set(current_app.config["SATISFIED_VALUES"])
+    for code, answer, count in db.session.execute(narrowed(_satisfaction_query(user, group, round_id))):
+        if answer is not None:
+            row(code).surveyed += count
+            row(code).satisfied += count if answer in satisfied_values else 0
 
     _name_rows(rows)
     ordered = sorted(rows.values(), key=lambda r: r.code)
@@ -149,19 +152,21 @@ def _findings_query(user, group, round_id, today):
 
 
 def _satisfaction_query(user, group, round_id):
-    """Households surveyed on satisfaction and those satisfied, from each household's latest answer."""
-    config = current_app.config
-    answer = Visit.answers[config["SATISFACTION_QUESTION"]].as_string()
-    latest = select(func.max(Visit.id).label("visit_id")).where(answer.is_not(None))
+    """Count each household's latest visit by its satisfaction answer: rows of (group, answer, households).
+
+    The latest visit is the one with the highest id, which is the one received last. Grouping by
+    the answer reads each visit's JSON once, which matters on PostgreSQL's ``json`` type.
+    """
+    answer = Visit.answers[current_app.config["SATISFACTION_QUESTION"]].as_string()
+    latest = select(func.max(Visit.id).label("visit_id"))
     if round_id is not None:
         in_round = select(SampledHousehold.id).where(SampledHousehold.sampling_round_id == round_id)
         latest = latest.where(Visit.sampled_household_id.in_(in_round))
     latest = latest.group_by(Visit.household_id).subquery()
-    satisfied = case((answer.in_(list(config["SATISFIED_VALUES"])), 1))
     return (
-        scoped_select(Visit, user, group, func.count(Visit.id), func.count(satisfied))
+        scoped_select(Visit, user, group, answer, func.count(Visit.id))
         .join(latest, latest.c.visit_id == Visit.id)
-        .group_by(group)
+        .group_by(group, answer)
     )
 
 
@@ -195,7 +200,7 @@ def trend(user, *, county_code: str | None = None, round_id: int | None = None, 
           weeks: int = TREND_WEEKS) -> list[TrendWeek]:
     """Return visits received, findings opened and findings corrected per week, oldest week first.
 
-    Weeks start on Monday in the display time zone; the last one holds ``today``.
+    Weeks start on Monday in the display time zone, and the last one contains ``today``.
     """
     first_monday = today - timedelta(days=today.weekday(), weeks=weeks - 1)
     start_utc = datetime.combine(first_monday, datetime.min.time(), _zone()).astimezone(UTC)

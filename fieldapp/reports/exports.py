@@ -1,7 +1,7 @@
 """The rows of the exports: the rectification ledger (整改台账) and visits with their answers.
 
 Rows are read in chunks of ``CHUNK_SIZE`` by ascending id, each chunk in its own short
-transaction, so a long export neither holds much memory nor keeps the database locked.
+transaction, so a long export neither uses much memory nor keeps the database locked.
 ID numbers are masked unless the export was made unmasked by a role in ``UNMASK_ROLES``.
 NOTE: chunks are separate transactions, so rows changed while an export runs may show either
 their old or their new values.
@@ -250,6 +250,9 @@ class VisitLayout:
     """Columns of the visits export: fixed columns, then one per question of the current questionnaire.
 
     Questions asked once per member (repeat sections) go to a second sheet with a row per member.
+
+    NOTE: visits filled with another version of the questionnaire are matched by question key,
+    so a question that only an older version asked is not exported.
     """
 
     household_questions: list[dict]

@@ -1,4 +1,4 @@
-"""Export jobs run in a background thread, so a large export never holds a request open.
+"""Export jobs run in a background thread, so a large export never keeps a request open.
 
 The request adds an ``ExportJob`` in status "queued" and returns at once; the page then polls
 the job's progress and offers the file when it is done. The thread has its own application
@@ -52,7 +52,7 @@ def create_job(kind: str, file_format: str, filters: dict, *, unmasked: bool, us
     """Add a queued export job for ``user`` and audit it. Flushes, no commit.
 
     Raises ``FieldError`` for an unknown kind or format, and when a role outside
-    ``UNMASK_ROLES`` asks for full ID numbers.
+    ``UNMASK_ROLES`` requests full ID numbers.
     """
     if kind not in EXPORT_KINDS:
         raise FieldError("kind", _("Unknown export %(value)s.", value=kind))
@@ -97,6 +97,7 @@ def run_job(job_id: int) -> None:
     job.status = "running"
     job.started_at = utcnow()
     db.session.commit()
+
     token = uuid.uuid4().hex
     stored_name = f"{token}.{job.format}"
     path = os.path.join(export_folder(), stored_name)
@@ -113,6 +114,7 @@ def run_job(job_id: int) -> None:
         job.finished_at = utcnow()
         db.session.commit()
         return
+
     job.status = "done"
     job.stored_name = stored_name
     job.size_bytes = os.path.getsize(path)

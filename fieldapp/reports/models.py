@@ -27,7 +27,7 @@ class ExportJob(db.Model):
     format: Mapped[str] = mapped_column(String(10))
     # Filters the user chose, e.g. {"township": "371622107000", "round": 3}.
     filters: Mapped[dict] = mapped_column(JSON, default=dict)
-    # True when the file holds full ID numbers; only roles in UNMASK_ROLES may ask for it.
+    # True when the file contains full ID numbers, which only roles in UNMASK_ROLES may request.
     is_unmasked: Mapped[bool] = mapped_column(Boolean, default=False)
     # Locale of the requesting user, so that headers and labels are in their language.
     locale: Mapped[str] = mapped_column(String(10), default="")

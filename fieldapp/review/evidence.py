@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from fieldapp.audit.services import record
 from fieldapp.db_types import utcnow
 from fieldapp.errors import FieldError
 from fieldapp.extensions import db
-from fieldapp.review.models import Finding, FindingEvidence
+from fieldapp.review.models import Finding, FindingEvidence, ReinspectionItem, ReinspectionTask
 from fieldapp.review.services import MAX_COMMENT_LENGTH, add_event, flush_changes
 from fieldapp.visits import photos
 
@@ -253,3 +253,23 @@ def remove_files(names: list[str]) -> None:
             pass
         except OSError as error:
             logger.warning("could not remove evidence file %s: %s", name, error)
+
+
+def delete_for_households(household_ids) -> list[str]:
+    """Delete the evidence of the findings of ``household_ids`` and the households' re-inspection tasks.
+
+    ``household_ids`` is a list or a SELECT of household ids. Returns the stored names of the
+    deleted evidence files, for ``remove_files`` once the transaction has committed. Flushes.
+    """
+    findings = select(Finding.id).where(Finding.household_id.in_(household_ids))
+    stored = db.session.execute(
+        select(FindingEvidence.stored_name, FindingEvidence.thumbnail_name)
+        .where(FindingEvidence.finding_id.in_(findings), FindingEvidence.stored_name.is_not(None))
+    ).all()
+    tasks = select(ReinspectionTask.id).where(ReinspectionTask.household_id.in_(household_ids))
+    db.session.execute(delete(ReinspectionItem).where(
+        ReinspectionItem.task_id.in_(tasks) | ReinspectionItem.finding_id.in_(findings)
+    ))
+    db.session.execute(delete(ReinspectionTask).where(ReinspectionTask.household_id.in_(household_ids)))
+    db.session.execute(delete(FindingEvidence).where(FindingEvidence.finding_id.in_(findings)))
+    return [name for row in stored for name in row if name]

@@ -1,6 +1,6 @@
 """Findings (confirmed problems), their evidence, re-inspection tasks and the history of every change.
 
-The schema holds the rules a finding's row must always obey, so a wrong write fails in the
+The schema enforces the rules a finding's row must obey, so a wrong write fails in the
 database even when it bypasses the services:
 
 - a corrected or closed finding has its correction time, an open one has none;
@@ -121,7 +121,8 @@ class Finding(db.Model):
     recheck_visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"))
     created_at: Mapped[created_timestamp]
     updated_at: Mapped[created_timestamp]
-    # Incremented on every change, so two supervisors' edits cannot silently overwrite each other.
+    # Incremented on every change of the row (comments leave it alone), so two supervisors' edits
+    # cannot silently overwrite each other.
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     household = relationship("Household")
@@ -176,7 +177,7 @@ class FindingEvidence(db.Model):
     """A photo or document that shows a finding was corrected.
 
     Photos and documents uploaded by supervisors are files under generated names in the upload
-    folder; a ``visit_photo`` refers to a photo taken during a re-inspection visit instead.
+    folder. A ``visit_photo`` has no file of its own: it refers to a photo of a re-inspection visit.
     """
 
     __tablename__ = "finding_evidence"
@@ -239,7 +240,7 @@ class ReinspectionTask(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[created_timestamp]
     status: Mapped[str] = mapped_column(String(20), default="open", index=True)
-    # What the supervisor asks the inspector to look at.
+    # The supervisor's instructions: what the inspector should look at during the visit.
     instructions: Mapped[str] = mapped_column(Text, default="")
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"))
     completed_at: Mapped[timestamp | None]

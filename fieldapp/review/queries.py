@@ -151,7 +151,7 @@ def township_choices(user) -> list[tuple[str, str]]:
     if not prefixes:
         return []
     wider = [Division.code.startswith(prefix, autoescape=True) for prefix in prefixes if len(prefix) <= 9]
-    # A user of one village sees its township.
+    # A user whose division is a village gets that village's township.
     narrower = [prefix[:9] + "000" for prefix in prefixes if len(prefix) > 9]
     stmt = (
         select(Division.code, Division.name)

@@ -1,7 +1,7 @@
 """Re-inspection (回头看) of corrected findings: tasks for inspectors, and what their visits found.
 
-A supervisor picks corrected findings and an inspector; each household gets one task. The
-inspector's visit under the task answers, for every finding, whether the correction holds:
+A supervisor picks corrected findings and an inspector, and each household gets one task. The
+inspector's visit under the task records, for every finding, whether it has been corrected:
 
 - confirmed: the re-check is recorded, the visit's photos become evidence, and the finding is
   closed when it has evidence;
@@ -10,9 +10,9 @@ inspector's visit under the task answers, for every finding, whether the correct
 The visit is recorded under a sampled household of the finding's household, because every
 visit belongs to one.
 
-NOTE: photos a phone uploads after its visit (the sync API sends them separately) arrive after
-the results are applied, so they do not become evidence; a confirmed finding without other
-evidence then waits, re-checked, for a supervisor to add evidence and close it.
+NOTE: the sync API sends a visit's photos after the visit, so they arrive after the results
+are applied and do not become evidence. A confirmed finding without other evidence then stays
+corrected and re-checked until a supervisor adds evidence and closes it.
 """
 
 import logging
@@ -50,7 +50,7 @@ FIELD_PREFIX = "reinspection"
 
 @dataclass
 class ReinspectionResult:
-    """What the inspector found for one finding: ``is_corrected`` and a note."""
+    """The inspector's result for one finding: ``is_corrected`` and a note."""
 
     finding_id: int
     is_corrected: bool
@@ -254,7 +254,7 @@ def submission_task(sampled, fields: Mapping, user, *, require_open: bool = Fals
 
     Aborts with 404 unless the task is in the user's scope, assigned to ``user``, recorded under
     ``sampled`` and not cancelled (with ``require_open``, also not done). A done task is
-    accepted otherwise, so that a repeated submission of the same visit is answered as before.
+    accepted otherwise, so that a repeated submission of the same visit gets the stored result.
     """
     raw = (fields.get(TASK_FIELD) or "").strip()
     if not raw:
@@ -274,6 +274,11 @@ def submission_fields(form: Mapping) -> dict[str, str]:
     return {name: form.get(name) or "" for name in form if name.startswith(FIELD_PREFIX)}
 
 
+def visit_task(visit, user) -> ReinspectionTask | None:
+    """Return the task that ``visit`` completed, or None for an ordinary visit."""
+    return db.session.scalars(scoped_tasks(user).where(ReinspectionTask.visit_id == visit.id)).first()
+
+
 def finding_tasks(finding: Finding, user) -> list[ReinspectionTask]:
     stmt = (
         scoped_tasks(user)
@@ -285,14 +290,14 @@ def finding_tasks(finding: Finding, user) -> list[ReinspectionTask]:
     return list(db.session.scalars(stmt))
 
 
-# The inspector's answers.
+# Results of a re-inspection visit.
 
 
 def parse_results(form: Mapping, task: ReinspectionTask) -> tuple[list[ReinspectionResult], dict[str, str]]:
     """Read "corrected? yes/no" and a note per finding of ``task`` from a submitted form.
 
-    Returns the results and the errors keyed by form field name. A "no" needs a note that says
-    what is still wrong.
+    Returns the results and the errors keyed by form field name. A "no" needs a note that
+    describes what is still wrong.
     """
     results, errors = [], {}
     for item in task.items:

@@ -1,8 +1,8 @@
 """Open findings, edit them and move them through their rectification statuses, keeping every change.
 
 Every change writes one ``FindingEvent`` (who, when, from, to, comment) and one audit record.
-Changes that rewrite the finding's row bump its version, so a change based on an older version
-raises ``Conflict`` instead of overwriting the other one; comments only add an event.
+Changes that rewrite the finding's row bump its version. A change based on an older version
+then raises ``Conflict`` instead of overwriting the other one. Comments only add an event.
 """
 
 import logging

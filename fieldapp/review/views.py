@@ -128,6 +128,7 @@ def visit(visit_id: int):
         answer_sections=group_by_section(questionnaires.answer_rows(visit)),
         findings=findings,
         status_forms={finding.id: _status_form(finding, next_url=request.path) for finding in findings},
+        reinspection_task=reinspection.visit_task(visit, current_user),
     )
 
 

@@ -23,6 +23,7 @@ from fieldapp.errors import FieldError
 from fieldapp.extensions import db
 from fieldapp.register.jobs import imports_folder
 from fieldapp.register.models import Household, Member, RegisterImport
+from fieldapp.review import evidence
 from fieldapp.review.models import Finding, FindingEvent
 from fieldapp.sampling.models import SampledHousehold, SamplingRound
 from fieldapp.training import generator
@@ -86,6 +87,8 @@ class DeleteSummary:
     photo_names: list[str] = field(default_factory=list)
     # Paths of uploaded demo register files and their rejected-rows reports.
     import_paths: list[str] = field(default_factory=list)
+    # Stored names of the deleted findings' evidence files.
+    evidence_names: list[str] = field(default_factory=list)
 
 
 def demo_data_exists() -> bool:
@@ -186,6 +189,7 @@ def delete_demo_data() -> DeleteSummary:
     for names in db.session.execute(photo_names):
         summary.photo_names.extend(names)
 
+    summary.evidence_names = evidence.delete_for_households(demo_households)
     db.session.execute(delete(FindingEvent).where(FindingEvent.finding_id.in_(demo_findings)))
     summary.findings = _delete(Finding, Finding.id.in_(demo_findings))
     db.session.execute(delete(VerificationOutcome).where(VerificationOutcome.visit_id.in_(demo_visits)))
@@ -236,6 +240,7 @@ def _uploaded_import_paths() -> list[str]:
 def remove_deleted_files(summary: DeleteSummary) -> None:
     """Remove the photo and upload files of deleted demo records; call after the commit."""
     remove_photo_files(summary.photo_names)
+    evidence.remove_files(summary.evidence_names)
     for path in summary.import_paths:
         try:
             os.remove(path)

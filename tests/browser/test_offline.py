@@ -453,6 +453,7 @@ def test_fifty_visits_through_network_flips(live_server, phone):
     log_in(page, live_server.url, work.username)
     user_id = page.evaluate("JSON.parse(document.getElementById('fieldapp-settings').textContent).userId")
     wait_token(page)
+    wait_pages_saved(page, 1 + 2 * visits)
     # The photo scripts load with the visit form.
     page.goto(f"{live_server.url}/visits/households/{work.sampled_ids[0]}/new")
 

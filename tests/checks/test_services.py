@@ -197,3 +197,10 @@ def test_last_seen_refreshed_once_a_day(ctx, make):
     run_checks()
     db.session.refresh(problem)
     assert problem.last_seen_at > same_day
+
+
+def test_pending_changes_checked(ctx, make):
+    household = make.household()
+    household.members[0].birth_date = date(1979, 5, 5)  # not flushed
+    run_checks()
+    assert [p.rule_id for p in problems()] == ["id_birth_date_mismatch"]

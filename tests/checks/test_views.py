@@ -352,3 +352,17 @@ def test_problem_ids_in_scope_only(en_client, make):
     login(en_client, make.user("admin", [make.YANGXIN]))
     [problem] = db.session.scalars(select(SuspectedProblem)).all()
     assert en_client.get(f"/checks/problems/{problem.id}").status_code == 404
+
+
+def test_registry_records_shown_to_importer_only(app, en_client, make, tmp_path):
+    importer = make.user("admin", [make.YANGXIN])
+    path = vehicle_file(tmp_path / "车辆.xlsx", [("张三", "11010519491231002X")])
+    batch = registries.import_registry(path, "车辆", user=importer)
+    login(en_client, importer)
+    assert "张三" in en_client.get(f"/checks/registries/{batch.id}").get_data(as_text=True)
+
+    other = app.test_client()
+    login(other, make.user("admin", [make.HUIMIN]))
+    text = other.get(f"/checks/registries/{batch.id}").get_data(as_text=True)
+    assert "张三" not in text
+    assert "鲁M12345" not in text

@@ -63,6 +63,7 @@ def test_ledger_xlsx(app, area):
     job, download = export(client_for(app, area.supervisor))
     assert download.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert "attachment" in download.headers["Content-Disposition"]
+
     rows = sheet_rows(download.data)
     header = rows[0]
     assert header[:3] == ["Number", "Source", "County"]
@@ -80,6 +81,7 @@ def test_ledger_xlsx(app, area):
     assert row["Evidence count"] == 0
     head = area.households["laodian"][0].head.id_number
     assert row["ID number of the head"] == head[:6] + "********" + head[-4:]
+
     closed = dict(zip(header, by_number[area.findings["closed"].id], strict=True))
     assert closed["Evidence count"] == 1
     assert closed["Re-checked by"] == area.supervisor.display_name
@@ -98,7 +100,8 @@ def test_xlsx_has_no_formulas(app, area):
     _job, download = export(client_for(app, area.supervisor))
     with zipfile.ZipFile(io.BytesIO(download.data)) as archive:
         sheet = archive.read("xl/worksheets/sheet1.xml").decode("utf-8")
-    assert "<f>" not in sheet and "<f " not in sheet
+    assert "<f>" not in sheet
+    assert "<f " not in sheet
     categories = {row[7] for row in sheet_rows(download.data)[1:]}
     assert set(FORMULAS[:3]) <= categories
 

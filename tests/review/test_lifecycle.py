@@ -131,7 +131,8 @@ def test_edit_records_old_and_new(finding, supervisor):
     assert (last.kind, last.changes, last.comment, last.user_id, last.version) == (
         "edit", changes, "分派", supervisor.id, 2
     )
-    assert last.from_status is None and last.to_status is None
+    assert last.from_status is None
+    assert last.to_status is None
     audit = db.session.scalars(select(AuditRecord).where(AuditRecord.action == "finding.edit")).one()
     assert audit.detail == {"fields": ["deadline", "measures", "responsible_unit"]}
 

@@ -1,5 +1,7 @@
 """Re-inspection (回头看): tasks for inspectors, and visits that confirm or reopen findings."""
 
+import os
+
 import pytest
 from sqlalchemy import select
 
@@ -7,9 +9,11 @@ from fieldapp.audit.models import AuditRecord
 from fieldapp.errors import Conflict, FieldError
 from fieldapp.extensions import db
 from fieldapp.review import reinspection
+from fieldapp.review.evidence import file_path
 from fieldapp.review.models import FindingEvidence, ReinspectionTask
 from fieldapp.review.reinspection import ReinspectionResult, apply_reinspection, create_tasks, parse_results
 from fieldapp.review.services import change_status, open_finding
+from fieldapp.training import demo
 from tests.review.conftest import make_round, make_visit
 from tests.review.support import add_photo_evidence
 from tests.security.records import make_photo
@@ -180,3 +184,23 @@ def test_cancel_task(case):
     assert reinspection.open_tasks_for_inspector(case["inspector"]) == []
     with pytest.raises(FieldError):
         reinspection.cancel_task(task, user=case["supervisor"])
+
+
+def test_demo_reset_deletes_evidence_and_tasks(ctx, make, app):
+    supervisor = make.user("supervisor", [make.YANGXIN], is_demo=True)
+    inspector = make.user("inspector", [make.LAODIAN], is_demo=True)
+    household = make.household(is_demo=True)
+    sampled = make_round("培训批次", [household], inspector=inspector).sampled_households[0]
+    finding = open_finding(household, source="on_site", category="住房", description="", user=supervisor,
+                           sampled_household=sampled)
+    change_status(finding, "corrected", comment="", user=supervisor)
+    item = add_photo_evidence(finding, supervisor).evidence
+    path = file_path(item, "full")
+    create_tasks([finding], inspector, instructions="", user=supervisor)
+    assert os.path.exists(path)
+
+    summary = demo.delete_demo_data()
+    demo.remove_deleted_files(summary)
+    assert db.session.scalars(select(FindingEvidence)).all() == []
+    assert db.session.scalars(select(ReinspectionTask)).all() == []
+    assert not os.path.exists(path)

@@ -140,3 +140,20 @@ def test_sync_api_reinspection(task_case, client, ctx):
         f"reinspection-{first.id}": "yes", f"reinspection-{second.id}": "yes",
     })
     assert api.post_visit(again).status_code == 409
+
+
+def test_supervisor_sees_results_on_visit(task_case, app, make):
+    first, second = task_case["findings"]
+    post(task_case, **{
+        f"reinspection-{first.id}": "no", f"reinspection-note-{first.id}": "屋顶仍然漏雨",
+        f"reinspection-{second.id}": "yes",
+    })
+    visit = db.session.scalars(select(Visit)).one()
+    supervisor = app.test_client()
+    supervisor.set_cookie("lang", "en", domain="localhost.localdomain")
+    login(supervisor, make.user("supervisor", [make.YANGXIN]))
+    html = supervisor.get(f"/review/visits/{visit.id}").get_data(as_text=True)
+    assert "Re-inspection results" in html
+    assert "屋顶仍然漏雨" in html
+    assert "Not corrected, reopened" in html
+    assert "Correction confirmed" in html

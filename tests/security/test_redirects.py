@@ -70,3 +70,10 @@ def test_local_next_followed(client, make):
     credentials = {"username": user.username, "password": PASSWORD}
     response = client.post("/login", query_string={"next": "/review/findings"}, data=credentials)
     assert response.headers["Location"] == "/review/findings"
+
+
+def test_pages_carry_security_headers(client):
+    response = client.get("/login")
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"

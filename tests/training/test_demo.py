@@ -307,6 +307,7 @@ def test_delete_removes_uploaded_demo_registers(app, ctx, tmp_path, monkeypatch)
 CLEARED_BY_RESET = {
     "households", "members", "register_imports", "suspected_problems", "sampling_rounds",
     "sampled_households", "visits", "photos", "verification_outcomes", "findings", "finding_events",
+    "finding_evidence", "reinspection_tasks", "reinspection_items",
 }
 
 

@@ -46,29 +46,35 @@ def _name_differs() -> ColumnElement[int]:
     return case((and_(RegistryRecord.name != "", RegistryRecord.name != Member.name), 1), else_=0)
 
 
-def _matches(context: RunContext, batch_ids: list[int], *conditions) -> Select:
-    """Members in scope whose ID number is in one of the batches, one row per matching registry row."""
+def _matches(context: RunContext, batch_ids: list[int], *conditions, kind: str | None = None) -> Select:
+    """Select members in scope whose ID number is in one of the batches, a row per matching registry row.
+
+    ``kind`` names the registry kind of every batch; without it, each row reads its batch's kind.
+    """
     if not batch_ids:
         return _no_rows()
+    kind_column = literal(kind) if kind is not None else RegistryBatch.kind
     columns = (
         Member.household_id.label("household_id"),
         Member.id.label("member_id"),
         RegistryRecord.id.label("registry_record_id"),
         RegistryRecord.fingerprint.label("evidence_key"),
-        RegistryBatch.kind.label("kind"),
+        kind_column.label("kind"),
         RegistryRecord.summary.label("summary"),
         _name_differs().label("name_differs"),
     )
 
     def joined(member_id_number) -> Select:
-        return (
+        stmt = (
             select(*columns)
             .select_from(Member)
             .join(Household, Member.household_id == Household.id)
             .join(RegistryRecord, RegistryRecord.id_number == member_id_number)
-            .join(RegistryBatch, RegistryRecord.batch_id == RegistryBatch.id)
             .where(context.scope, RegistryRecord.batch_id.in_(batch_ids), *conditions)
         )
+        if kind is None:
+            stmt = stmt.join(RegistryBatch, RegistryRecord.batch_id == RegistryBatch.id)
+        return stmt
 
     by_id = joined(Member.id_number)
     if not context.has_certificates:
@@ -101,7 +107,7 @@ def _kind_rule(rule_id: str, kind: str, name, description, severity: int) -> Rul
         description=description,
         severity=severity,
         fields=CROSS_FIELDS,
-        query=lambda context: _matches(context, _batch_ids(context, kind)),
+        query=lambda context: _matches(context, _batch_ids(context, kind), kind=kind),
         describe=_describe_match,
         family="cross",
         registry_kind=kind,
@@ -138,7 +144,7 @@ register(Rule(
     description=_l("The 低保 registry lists the member, but the register does not record 低保 for them."),
     severity=MEDIUM,
     fields=("Member.id_number", "Member.receives_dibao"),
-    query=lambda context: _matches(context, _batch_ids(context, DIBAO), _not_receiving_dibao()),
+    query=lambda context: _matches(context, _batch_ids(context, DIBAO), _not_receiving_dibao(), kind=DIBAO),
     describe=lambda values: _("%(evidence)s. The register does not record 低保 for this member.",
                               evidence=_describe_match(values)),
     family="cross",

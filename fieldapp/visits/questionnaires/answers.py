@@ -12,11 +12,10 @@ from fieldapp.visits.questionnaires.fields import (
     Field,
     get_answer,
     is_blank,
-    is_visible,
     iter_fields,
     local_today,
     set_answer,
-    visible_answers,
+    walk_visible,
 )
 
 # Validation.
@@ -34,9 +33,11 @@ def validate_answers(definition: dict, answers: Mapping, household,
     if not isinstance(answers, Mapping):
         return {"answers": _("The answers must be an object of question keys and values.")}
     _check_unknown_keys(definition, answers, household, errors)
-    kept = visible_answers(definition, answers, household, today)
+    # A condition names only questions asked before it, so the visibility decided while walking
+    # the answers in order holds for the complete set of visible answers too.
+    kept, shown = walk_visible(definition, answers, household, today)
     for field in iter_fields(definition, household):
-        if not is_visible(field, kept, today):
+        if not shown[field.key]:
             continue
         value = get_answer(kept, field)
         if is_blank(value) or (field.type == "photo" and value == 0):

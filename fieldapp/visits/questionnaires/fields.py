@@ -125,15 +125,16 @@ def _resolve(condition: dict, field: Field, today: date) -> dict:
 
 def visible_answers(definition: dict, answers: Mapping, household, today: date) -> dict:
     """Return ``answers`` without the answers to hidden questions and without unknown keys."""
-    return _walk_visible(definition, answers, household, today)[0]
+    return walk_visible(definition, answers, household, today)[0]
 
 
 def visibility(definition: dict, answers: Mapping, household, today: date) -> dict[str, bool]:
     """Return field key -> whether the field is asked, given ``answers``."""
-    return _walk_visible(definition, answers, household, today)[1]
+    return walk_visible(definition, answers, household, today)[1]
 
 
-def _walk_visible(definition: dict, answers: Mapping, household, today: date) -> tuple[dict, dict[str, bool]]:
+def walk_visible(definition: dict, answers: Mapping, household, today: date) -> tuple[dict, dict[str, bool]]:
+    """Return the answers to visible questions and field key -> whether the field is asked."""
     kept: dict = {}
     shown: dict[str, bool] = {}
     for field in iter_fields(definition, household):
