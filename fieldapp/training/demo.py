@@ -18,14 +18,21 @@ from werkzeug.security import generate_password_hash
 from fieldapp.audit.services import record
 from fieldapp.auth import services as auth_services
 from fieldapp.auth.models import User, UserDivision
-from fieldapp.checks.models import SuspectedProblem
+from fieldapp.checks.models import (
+    CheckRuleSetting,
+    CheckRun,
+    CheckThreshold,
+    RegistryBatch,
+    RegistryRecord,
+    SuspectedProblem,
+)
 from fieldapp.errors import FieldError
 from fieldapp.extensions import db
 from fieldapp.register.jobs import imports_folder
 from fieldapp.register.models import Household, Member, RegisterImport
 from fieldapp.review import evidence
 from fieldapp.review.models import Finding, FindingEvent
-from fieldapp.sampling.models import SampledHousehold, SamplingRound
+from fieldapp.sampling.models import ReserveHousehold, SampledHousehold, SamplingRound, Team, TeamMember
 from fieldapp.training import generator
 from fieldapp.training.generator import PlantedProblem
 from fieldapp.visits.models import Photo, VerificationOutcome, Visit
@@ -195,12 +202,17 @@ def delete_demo_data() -> DeleteSummary:
     db.session.execute(delete(VerificationOutcome).where(VerificationOutcome.visit_id.in_(demo_visits)))
     summary.photos = _delete(Photo, Photo.visit_id.in_(demo_visits))
     summary.visits = _delete(Visit, Visit.id.in_(demo_visits))
+    db.session.execute(delete(ReserveHousehold).where(
+        ReserveHousehold.sampling_round_id.in_(demo_rounds)
+        | ReserveHousehold.household_id.in_(demo_households)
+    ))
     db.session.execute(delete(SampledHousehold).where(
         SampledHousehold.sampling_round_id.in_(demo_rounds)
         | SampledHousehold.household_id.in_(demo_households)
     ))
     summary.rounds = _delete(SamplingRound, SamplingRound.is_demo.is_(True))
     db.session.execute(delete(SuspectedProblem).where(SuspectedProblem.household_id.in_(demo_households)))
+    _delete_demo_checks_and_teams()
     db.session.execute(delete(Member).where(Member.household_id.in_(demo_households)))
     summary.households = _delete(Household, Household.is_demo.is_(True))
     summary.import_paths = _uploaded_import_paths()
@@ -219,6 +231,17 @@ def delete_demo_data() -> DeleteSummary:
     logger.info("demo data deleted: %d households, %d rounds, %d visits, %d findings",
                 summary.households, summary.rounds, summary.visits, summary.findings)
     return summary
+
+
+def _delete_demo_checks_and_teams() -> None:
+    """Delete demo registries, check runs, rule settings and teams; settings return to defaults."""
+    demo_batches = select(RegistryBatch.id).where(RegistryBatch.is_demo.is_(True))
+    db.session.execute(delete(RegistryRecord).where(RegistryRecord.batch_id.in_(demo_batches)))
+    for model in (RegistryBatch, CheckRun, CheckRuleSetting, CheckThreshold):
+        _delete(model, model.is_demo.is_(True))
+    demo_teams = select(Team.id).where(Team.is_demo.is_(True))
+    db.session.execute(delete(TeamMember).where(TeamMember.team_id.in_(demo_teams)))
+    _delete(Team, Team.is_demo.is_(True))
 
 
 def _delete(model, condition) -> int:

@@ -17,8 +17,9 @@ from flask import abort, current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import make_transient_to_detached, selectinload
 
 from fieldapp.audit.services import record
 from fieldapp.checks.models import SuspectedProblem
@@ -206,9 +207,13 @@ def submit_visit(sampled: SampledHousehold, submission: VisitSubmission, *, user
         upload.client_uuid = upload.client_uuid or photo_client_uuid(client_uuid, upload.field, upload.index)
     content_sha256 = content_hash(sampled, submission, user)
 
-    stored = _stored_visit(client_uuid, user)
-    if stored is not None:
-        return _repeat_result(stored, content_sha256)
+    # A repeat is found by the INSERT below, which skips a used client UUID, so a valid visit
+    # costs no query here. Photos sent with the form are looked up first all the same, because
+    # decoding them again for a repeat takes far longer than the query.
+    if any(upload.data is not None for upload in submission.photos):
+        stored = _stored_visit(client_uuid, user)
+        if stored is not None:
+            return _repeat_result(stored, content_sha256)
 
     household = sampled.household
     today = _visit_day(submission)
@@ -225,14 +230,19 @@ def submit_visit(sampled: SampledHousehold, submission: VisitSubmission, *, user
         results, task_errors = reinspection.parse_results(submission.reinspection_fields, task)
         errors.update(task_errors)
     if errors:
+        # A repeat answers with the stored visit even when the form no longer validates, e.g.
+        # because the household's members changed since the first submission.
+        stored = _stored_visit(client_uuid, user)
+        if stored is not None:
+            return _repeat_result(stored, content_sha256)
         raise VisitRejected(errors)
 
-    visit = _new_visit(sampled, submission, answers, content_sha256, user)
-    visit.photo_manifest = [manifest_entry(upload) for upload in declared]
-    visit.photos_expected = len(declared)
-    inserted = _insert_visit(visit, user)
-    if inserted is not visit:
-        return _repeat_result(inserted, content_sha256)
+    values = _visit_values(sampled, submission, answers, content_sha256, user)
+    values["photo_manifest"] = [manifest_entry(upload) for upload in declared]
+    values["photos_expected"] = len(declared)
+    visit = _insert_visit(values, user)
+    if visit is None:
+        return _repeat_result(_stored_visit_or_conflict(client_uuid, user), content_sha256)
 
     result = SubmitResult(visit=visit, created=True)
     _add_outcomes(result, submission, problems_by_id, user)
@@ -302,28 +312,52 @@ def _repeat_result(stored: Visit, content_sha256: str) -> SubmitResult:
     return SubmitResult(visit=stored, created=False)
 
 
-def _insert_visit(visit: Visit, user) -> Visit:
-    """Insert ``visit``; when a concurrent request stored the same client UUID first, return that one."""
-    try:
-        with db.session.begin_nested():
-            db.session.add(visit)
-            db.session.flush()
-    except IntegrityError as error:
-        stored = _stored_visit(visit.client_uuid, user)
-        if stored is None:
-            # The UUID belongs to a visit this user may not see.
-            logger.info("client UUID %s is already used outside the user's scope (%s)",
-                        visit.client_uuid, error)
-            raise Conflict(_(
-                "This form's visit ID (%(uuid)s) is already used, so nothing was saved. Start a new "
-                "visit form.", uuid=visit.client_uuid,
-            )) from error
-        logger.info("visit with client UUID %s was stored by a concurrent request", visit.client_uuid)
-        return stored
+def _insert_visit(values: dict, user) -> Visit | None:
+    """Insert a visit from its column values and return it; None when the client UUID is used.
+
+    ``INSERT ... ON CONFLICT (client_uuid) DO NOTHING`` skips a used UUID and leaves the
+    transaction usable, so no savepoint is needed. On PostgreSQL a concurrent request with the
+    same UUID waits until the first one's transaction ends and then skips it.
+
+    One Core INSERT replaces the unit of work's flush; the returned ``Visit`` is attached as if
+    loaded, so the outcomes, findings and photos added to it afterwards are flushed as usual.
+    """
+    connection = db.session.connection()
+    stmt = _VISIT_INSERTS[connection.dialect.name]
+    visit_id = connection.execute(stmt, values).scalar_one_or_none()
+    if visit_id is None:
+        return None
+    # Empty collections from the start, so that reading them before the next flush needs no query.
+    visit = Visit(id=visit_id, photos=[], outcomes=[], **values)
+    make_transient_to_detached(visit)
+    db.session.add(visit)
     return visit
 
 
-def _new_visit(sampled, submission: VisitSubmission, answers: dict, content_sha256: str, user) -> Visit:
+def _stored_visit_or_conflict(client_uuid: str, user) -> Visit:
+    """Return the visit stored under a used client UUID; raise ``Conflict`` when it is out of scope."""
+    stored = _stored_visit(client_uuid, user)
+    if stored is None:
+        logger.info("client UUID %s is already used outside the user's scope", client_uuid)
+        raise Conflict(_(
+            "This form's visit ID (%(uuid)s) is already used, so nothing was saved. Start a new "
+            "visit form.", uuid=client_uuid,
+        ))
+    logger.info("visit with client UUID %s was stored before, by this or a concurrent request", client_uuid)
+    return stored
+
+
+# Built once: a statement object keeps its cache key, which SQLAlchemy otherwise recomputes per request.
+_VISIT_INSERTS = {
+    name: insert(Visit.__table__).on_conflict_do_nothing(index_elements=[Visit.__table__.c.client_uuid])
+    .returning(Visit.__table__.c.id)
+    for name, insert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
+}
+
+
+def _visit_values(sampled, submission: VisitSubmission, answers: dict, content_sha256: str,
+                  user) -> dict:
+    """Return the column values of a new visit, with its location checked against the household."""
     config = current_app.config
     received_at = utcnow()
     fix = location.check_fix(
@@ -333,27 +367,26 @@ def _new_visit(sampled, submission: VisitSubmission, answers: dict, content_sha2
         max_distance_m=float(config["LOCATION_MAX_DISTANCE_M"]),
         max_fix_age_s=float(config["LOCATION_MAX_FIX_AGE_S"]),
     )
-    return Visit(
-        client_uuid=submission.client_uuid,
-        content_sha256=content_sha256,
-        sampled_household_id=sampled.id,
-        household_id=sampled.household_id,
-        inspector_id=user.id,
-        questionnaire_id=submission.questionnaire.id,
-        answers=answers,
-        started_at=submission.started_at,
-        submitted_at=submission.submitted_at or received_at,
-        received_at=received_at,
-        latitude=fix.latitude,
-        longitude=fix.longitude,
-        accuracy_m=fix.accuracy_m,
-        fixed_at=submission.fixed_at,
-        distance_m=fix.distance_m,
-        location_flags=fix.flags,
-        # Empty from the start, so that reading them before the next flush needs no query.
-        photos=[],
-        outcomes=[],
-    )
+    return {
+        "client_uuid": submission.client_uuid,
+        "content_sha256": content_sha256,
+        "sampled_household_id": sampled.id,
+        "household_id": sampled.household_id,
+        "inspector_id": user.id,
+        "questionnaire_id": submission.questionnaire.id,
+        "answers": answers,
+        "started_at": submission.started_at,
+        "submitted_at": submission.submitted_at or received_at,
+        "received_at": received_at,
+        "latitude": fix.latitude,
+        "longitude": fix.longitude,
+        "accuracy_m": fix.accuracy_m,
+        "fixed_at": submission.fixed_at,
+        "distance_m": fix.distance_m,
+        "location_flags": fix.flags,
+        "photos_expected": 0,
+        "photo_manifest": [],
+    }
 
 
 # Outcomes of suspected problems and problems found on site.

@@ -1,14 +1,16 @@
 import hashlib
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
 
 from fieldapp.audit.models import AuditRecord
 from fieldapp.extensions import db
+from fieldapp.register.models import Member
 from fieldapp.review.models import Finding
 from fieldapp.visits.models import Photo, Visit
+from tests import factories
 from tests.api.conftest import ApiClient, declared, visit_body
 from tests.visits.support import jpeg_bytes, problem, sample
 
@@ -333,3 +335,22 @@ def test_pages_mark_incomplete_visit(api, sampled, client, make, inspector):
 
     api.put_photo(body["client_uuid"], body["photos"][0]["client_uuid"], jpeg_bytes())
     assert "Incomplete" not in phone.get(f"/visits/{visit.id}").get_data(as_text=True)
+
+
+def test_repeat_that_no_longer_validates_is_200(api, sampled, household):
+    body = visit_body(sampled)
+    assert api.post_visit(body).status_code == 201
+    # A member added since: the repeat lacks this member's answers, but it is the visit already stored.
+    household.members.append(Member(position=9, name="新成员", id_type="居民身份证",
+                                    id_number=factories.id_number("20100101", 991),
+                                    relationship_to_head="之子", sex="男", birth_date=date(2010, 1, 1)))
+    db.session.commit()
+    repeat = api.post_visit(body)
+    assert repeat.status_code == 200
+    assert repeat.get_json()["created"] is False
+    changed = visit_body(sampled, client_uuid=body["client_uuid"])
+    changed["fields"]["started_at"] = "2026-05-01T01:00:00Z"
+    assert api.post_visit(changed).status_code == 409
+    # The same content under a new visit ID is rejected now.
+    assert api.post_visit({**body, "client_uuid": str(uuid.uuid4())}).status_code == 422
+    assert count(Visit) == 1

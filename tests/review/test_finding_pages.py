@@ -267,3 +267,12 @@ def test_overdue_filter(english, world, make):
     ids = {int(n) for n in re.findall(r'href="/review/findings/(\d+)"', html)}
     assert ids == {late.id}
     assert "Overdue" in html
+
+
+def test_source_filter(english, world):
+    cross = open_finding(world.household, source="cross_check", category="车辆", description="",
+                         user=world.supervisor)
+    client = english(world.supervisor)
+    html = text(client.get("/review/findings?source=cross_check"))
+    ids = {int(n) for n in re.findall(r'href="/review/findings/(\d+)"', html)}
+    assert ids == {cross.id}

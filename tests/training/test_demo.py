@@ -307,7 +307,9 @@ def test_delete_removes_uploaded_demo_registers(app, ctx, tmp_path, monkeypatch)
 CLEARED_BY_RESET = {
     "households", "members", "register_imports", "suspected_problems", "sampling_rounds",
     "sampled_households", "visits", "photos", "verification_outcomes", "findings", "finding_events",
-    "finding_evidence", "reinspection_tasks", "reinspection_items",
+    "finding_evidence", "reinspection_tasks", "reinspection_items", "reserve_households",
+    "registry_batches", "registry_records", "check_runs", "check_rule_settings", "check_thresholds",
+    "teams", "team_members",
 }
 
 
@@ -325,3 +327,26 @@ def test_reset_covers_every_demo_table():
         demo_tables |= referring
 
     assert demo_tables == CLEARED_BY_RESET
+
+
+def test_delete_removes_demo_registries_and_teams(make):
+    from fieldapp.checks.models import RegistryBatch, RegistryRecord
+    from fieldapp.sampling.models import Team, TeamMember
+
+    inspector = make.user("inspector", [make.LAODIAN], is_demo=True)
+    real_team = Team(name="real", is_demo=False, division_code=make.LAODIAN)
+    demo_team = Team(name="demo", is_demo=True, division_code=make.LAODIAN)
+    demo_team.members.append(TeamMember(user_id=inspector.id))
+    batches = [
+        RegistryBatch(kind="车辆", is_demo=is_demo, data_date=date(2026, 1, 1), filename="v.xlsx", sha256="0" * 64)
+        for is_demo in (False, True)
+    ]
+    db.session.add_all([real_team, demo_team, *batches])
+    db.session.flush()
+
+    demo.delete_demo_data()
+
+    assert db.session.scalars(select(Team.name)).all() == ["real"]
+    assert db.session.scalar(select(func.count()).select_from(TeamMember)) == 0
+    assert db.session.scalars(select(RegistryBatch.is_demo)).all() == [False]
+    assert db.session.scalar(select(func.count()).select_from(RegistryRecord)) == 0

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from fieldapp.audit.models import AuditRecord
+from fieldapp.db_types import utcnow
 from fieldapp.extensions import db
 from fieldapp.review.models import Finding
 from fieldapp.visits.models import Photo, VerificationOutcome, Visit
@@ -336,20 +337,37 @@ def test_missing_uuid_rejected(logged_in, sampled, household):
     assert count(Visit) == 0
 
 
-def test_concurrent_insert_returns_stored_visit(ctx, sampled, household, inspector):
+def test_insert_skips_used_client_uuid(ctx, sampled, household, inspector):
     from fieldapp.visits import services
 
     client_uuid = str(uuid.uuid4())
-    stored = Visit(client_uuid=client_uuid, content_sha256="a" * 64, sampled_household_id=sampled.id,
-                   household_id=household.id, inspector_id=inspector.id,
-                   questionnaire_id=services.questionnaires.current().id, answers={})
-    db.session.add(stored)
+    values = dict(client_uuid=client_uuid, content_sha256="a" * 64, sampled_household_id=sampled.id,
+                  household_id=household.id, inspector_id=inspector.id,
+                  questionnaire_id=services.questionnaires.current().id, answers={"a": 1},
+                  received_at=utcnow(), location_flags=["no_fix"], photos_expected=0, photo_manifest=[])
+    inserted = services._insert_visit(dict(values), inspector)
+    assert inserted.id is not None
+    assert inserted in db.session
+    assert services._insert_visit(dict(values, content_sha256="b" * 64), inspector) is None
+    # The skipped INSERT leaves the transaction usable.
+    assert services._stored_visit_or_conflict(client_uuid, inspector) is inserted
+    db.session.expire_all()
+    stored = db.session.scalars(select(Visit)).one()
+    assert (stored.content_sha256, stored.answers, stored.location_flags) == ("a" * 64, {"a": 1}, ["no_fix"])
+
+
+def test_used_client_uuid_out_of_scope_is_conflict(ctx, sampled, household, inspector, make):
+    from fieldapp.errors import Conflict
+    from fieldapp.visits import services
+
+    client_uuid = str(uuid.uuid4())
+    db.session.add(Visit(client_uuid=client_uuid, content_sha256="a" * 64, sampled_household_id=sampled.id,
+                         household_id=household.id, inspector_id=inspector.id,
+                         questionnaire_id=services.questionnaires.current().id, answers={}))
     db.session.flush()
-    duplicate = Visit(client_uuid=client_uuid, content_sha256="a" * 64, sampled_household_id=sampled.id,
-                      household_id=household.id, inspector_id=inspector.id,
-                      questionnaire_id=stored.questionnaire_id, answers={})
-    assert services._insert_visit(duplicate, inspector) is stored
-    assert count(Visit) == 1
+    other = make.user("inspector", [make.LAODIAN], is_demo=True)
+    with pytest.raises(Conflict):
+        services._stored_visit_or_conflict(client_uuid, other)
 
 
 # Photo files.
