@@ -338,7 +338,9 @@ def test_delete_removes_demo_registries_and_teams(make):
     demo_team = Team(name="demo", is_demo=True, division_code=make.LAODIAN)
     demo_team.members.append(TeamMember(user_id=inspector.id))
     batches = [
-        RegistryBatch(kind="车辆", is_demo=is_demo, data_date=date(2026, 1, 1), filename="v.xlsx", sha256="0" * 64)
+        RegistryBatch(
+            kind="车辆", is_demo=is_demo, data_date=date(2026, 1, 1), filename="v.xlsx", sha256="0" * 64
+        )
         for is_demo in (False, True)
     ]
     db.session.add_all([real_team, demo_team, *batches])
