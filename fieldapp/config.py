@@ -50,6 +50,8 @@ OFFLINE_PAGE_REFRESH_S = 3600  # saved copies of assigned households' pages olde
 REGISTER_MAX_ROWS = 500_000
 REGISTER_IMPORT_FOLDER = None  # uploads and rejected-rows workbooks; defaults to <instance>/imports
 REGISTER_IMPORT_SYNC = False  # run uploaded imports in the request instead of a background thread (tests)
+REGISTRY_IMPORT_FOLDER = None  # uploaded registry files; defaults to <instance>/registries
+CHECK_JOBS_SYNC = False  # run check runs and registry imports in the request instead of a thread (tests)
 REGISTER_HEADER_ALIASES: dict = {}  # extra header names, e.g. {"家庭总人口": "size"}
 
 # Which ID numbers each role sees unmasked.

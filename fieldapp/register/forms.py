@@ -12,7 +12,10 @@ class UploadForm(FlaskForm):
         _l("Register file"),
         validators=[
             FileRequired(_l("Choose the register file to import.")),
-            FileAllowed(["xlsx", "xls", "csv"], _l("Only .xlsx, .xls and .csv files can be imported.")),
+            FileAllowed(
+                ["xlsx", "xlsm", "xls", "ods", "csv"],
+                _l("Only .xlsx, .xlsm, .xls, .ods and .csv files can be imported."),
+            ),
         ],
         description=_l("The member export of the monitoring system: one row per member, the household "
                        "columns repeated on each row."),

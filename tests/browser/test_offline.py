@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 from sqlalchemy import func, select, update
 
@@ -96,9 +97,20 @@ def log_in(page, base_url: str, username: str) -> None:
 
 
 def wait_js(page, expression: str, timeout_s: float = TIMEOUT_MS / 1000) -> None:
-    """Wait until a JavaScript expression, which may be a promise, gives a true value."""
+    """Wait until a JavaScript expression, which may be a promise, gives a true value.
+
+    The expression counts as false until the page's scripts have defined ``FieldApp``, and
+    while a navigation replaces the page under the evaluation.
+    """
+    guarded = f"(typeof FieldApp === 'undefined') ? false : ({expression})"
     deadline = time.monotonic() + timeout_s
-    while not page.evaluate(expression):
+    while True:
+        try:
+            if page.evaluate(guarded):
+                return
+        except PlaywrightError as error:
+            if "context was destroyed" not in str(error) and "navigat" not in str(error):
+                raise
         if time.monotonic() > deadline:
             pytest.fail(f"still false after {timeout_s} s: {expression}")
         page.wait_for_timeout(100)

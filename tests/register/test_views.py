@@ -167,7 +167,7 @@ def test_upload_wrong_type(en_client, make, imports_dir, sync_jobs):
     response = upload(en_client, b"%PDF-1.4", name="register.pdf")
 
     assert response.status_code == 200
-    assert "Only .xlsx, .xls and .csv files can be imported." in response.get_data(as_text=True)
+    assert "Only .xlsx, .xlsm, .xls, .ods and .csv files can be imported." in response.get_data(as_text=True)
     assert db.session.execute(select(func.count(RegisterImport.id))).scalar_one() == 0
 
 
@@ -357,3 +357,19 @@ def test_upload_background_thread(app, client, make, tmp_path, monkeypatch):
             db.session.execute(delete(RegisterImport).where(RegisterImport.imported_by_id == admin_id))
             db.session.execute(delete(User).where(User.id == admin_id))
             db.session.commit()
+
+
+def test_upload_page_warns_demo_admin(en_client, make):
+    login(en_client, make.user("admin", [make.YANGXIN], is_demo=True))
+
+    text = en_client.get("/register/upload").get_data(as_text=True)
+
+    assert "Training mode: the file is imported as demo data" in text
+
+
+def test_upload_page_no_warning_for_real_admin(en_client, make):
+    login(en_client, make.user("admin", [make.YANGXIN]))
+
+    text = en_client.get("/register/upload").get_data(as_text=True)
+
+    assert "Training mode: the file is imported as demo data" not in text
