@@ -20,8 +20,10 @@ from fieldapp.sampling.models import SampledHousehold, SamplingRound
 from fieldapp.scope import scoped_select
 
 CHART_MAX_STRATA = 30
-CHART_WIDTH = 640
-CHART_LABEL_WIDTH = 170
+# The viewBox is about a phone's width, so a phone draws the SVG near 1:1 and its 12-unit labels stay readable.
+# On wider screens, CSS caps the SVG's width (.coverage-chart svg in sampling/round.html).
+CHART_WIDTH = 320
+CHART_LABEL_WIDTH = 104
 CHART_ROW_HEIGHT = 34
 CHART_BAR_HEIGHT = 12
 
@@ -96,7 +98,7 @@ def coverage_chart(sampling_round: SamplingRound, overall_label: str) -> Chart |
               if stratum.get("problems")]
     strata.sort(key=lambda stratum: (-stratum["problems"], stratum["code"]))
     shown = strata[:CHART_MAX_STRATA]
-    bar_space = CHART_WIDTH - CHART_LABEL_WIDTH - 60  # room for the percentage after each bar
+    bar_space = CHART_WIDTH - CHART_LABEL_WIDTH - 44  # room for the percentage after each bar
 
     rows = [(overall_label, summary.drawn_share, summary.uniform_share)]
     rows += [(stratum["name"], stratum.get("drawn_problems", 0) / stratum["problems"],
