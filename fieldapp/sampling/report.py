@@ -20,7 +20,8 @@ from fieldapp.sampling.models import SampledHousehold, SamplingRound
 from fieldapp.scope import scoped_select
 
 CHART_MAX_STRATA = 30
-# The viewBox is about a phone's width, so a phone draws the SVG near 1:1 and its 12-unit labels stay readable.
+# The viewBox is about a phone's width, so a phone draws the SVG near 1:1 and its 12-unit labels
+# stay readable.
 # On wider screens, CSS caps the SVG's width (.coverage-chart svg in sampling/round.html).
 CHART_WIDTH = 320
 CHART_LABEL_WIDTH = 104

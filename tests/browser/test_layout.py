@@ -25,8 +25,10 @@ def layout_work(live_server):
     """Commit an admin and a sampling round of two households."""
     with live_server.app_context(), live_server.app.test_request_context():
         admin = factories.user("admin", [factories.CITY])
-        households = [factories.household(factories.LAODIAN_VILLAGE, members=2, latitude=37.64, longitude=117.57)
-                      for _ in range(2)]
+        households = [
+            factories.household(factories.LAODIAN_VILLAGE, members=2, latitude=37.64, longitude=117.57)
+            for _ in range(2)
+        ]
         sampling_round = make_round("版式测试批次", households, None, admin)
         db.session.commit()
         work = {"admin": admin.username, "round_id": sampling_round.id}
@@ -55,7 +57,8 @@ def test_key_pages_fit_a_360px_phone(chromium, live_server, layout_work, artifac
             width = page.evaluate("document.documentElement.scrollWidth")
             if width > PHONE_WIDTH:
                 too_wide[path] = width
-                page.screenshot(path=str(artifacts / f"layout-too-wide{path.replace('/', '-')}.png"), full_page=True)
+                name = f"layout-too-wide{path.replace('/', '-')}.png"
+                page.screenshot(path=str(artifacts / name), full_page=True)
         assert not too_wide, f"pages wider than {PHONE_WIDTH} px: {too_wide}"
 
         # The admin's ten menu links wrap onto a few lines under the brand, not a tall column.
