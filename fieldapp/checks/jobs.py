@@ -18,7 +18,7 @@ import time
 import uuid
 from datetime import date, timedelta
 
-from flask import Flask, current_app
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -27,6 +27,7 @@ from werkzeug.datastructures import FileStorage
 from fieldapp import scope
 from fieldapp.audit import services as audit
 from fieldapp.auth.models import User
+from fieldapp.background import start_job
 from fieldapp.checks import registries, services
 from fieldapp.checks.models import CHECK_RUN_FINISHED, CheckRun, RegistryBatch
 from fieldapp.db_types import utcnow
@@ -42,22 +43,7 @@ STALE_RUN = timedelta(minutes=30)
 
 
 def _start(target, job_id: int, name: str) -> threading.Thread | None:
-    app = current_app._get_current_object()
-    if app.config.get("CHECK_JOBS_SYNC"):
-        target(job_id)
-        return None
-    thread = threading.Thread(target=_run_in_thread, args=(app, target, job_id), name=f"{name}-{job_id}",
-                              daemon=True)
-    thread.start()
-    return thread
-
-
-def _run_in_thread(app: Flask, target, job_id: int) -> None:
-    with app.app_context():
-        try:
-            target(job_id)
-        finally:
-            db.session.remove()
+    return start_job(target, job_id, name=name, inline_setting="CHECK_JOBS_SYNC")
 
 
 # -- check runs --------------------------------------------------------------

@@ -22,7 +22,7 @@ import threading
 import time
 import uuid
 
-from flask import Flask, current_app
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
@@ -30,6 +30,7 @@ from werkzeug.datastructures import FileStorage
 from fieldapp import scope
 from fieldapp.audit import services as audit
 from fieldapp.auth.models import User
+from fieldapp.background import start_job
 from fieldapp.db_types import utcnow
 from fieldapp.errors import ImportRejected
 from fieldapp.extensions import db
@@ -77,22 +78,7 @@ def queue_upload(upload: FileStorage, *, user, skip_rejected: bool, locale: str)
 
 def start(import_id: int) -> threading.Thread | None:
     """Run the job in a background thread, or in this request when ``REGISTER_IMPORT_SYNC`` is set."""
-    app = current_app._get_current_object()
-    if app.config.get("REGISTER_IMPORT_SYNC"):
-        run_job(import_id)
-        return None
-    thread = threading.Thread(target=_run_in_thread, args=(app, import_id),
-                              name=f"register-import-{import_id}", daemon=True)
-    thread.start()
-    return thread
-
-
-def _run_in_thread(app: Flask, import_id: int) -> None:
-    with app.app_context():
-        try:
-            run_job(import_id)
-        finally:
-            db.session.remove()
+    return start_job(run_job, import_id, name="register-import", inline_setting="REGISTER_IMPORT_SYNC")
 
 
 class _JobProgress:

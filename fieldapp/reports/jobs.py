@@ -18,13 +18,14 @@ import uuid
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from fieldapp.audit.services import record
 from fieldapp.auth.models import User
+from fieldapp.background import start_job
 from fieldapp.db_types import utcnow
 from fieldapp.errors import FieldError
 from fieldapp.extensions import db
@@ -71,21 +72,7 @@ def create_job(kind: str, file_format: str, filters: dict, *, unmasked: bool, us
 
 def start(job_id: int) -> threading.Thread | None:
     """Run the job in a background thread, or in this request when ``EXPORT_SYNC`` is set."""
-    app = current_app._get_current_object()
-    if app.config.get("EXPORT_SYNC"):
-        run_job(job_id)
-        return None
-    thread = threading.Thread(target=_run_in_thread, args=(app, job_id), name=f"export-{job_id}", daemon=True)
-    thread.start()
-    return thread
-
-
-def _run_in_thread(app: Flask, job_id: int) -> None:
-    with app.app_context():
-        try:
-            run_job(job_id)
-        finally:
-            db.session.remove()
+    return start_job(run_job, job_id, name="export", inline_setting="EXPORT_SYNC")
 
 
 def run_job(job_id: int) -> None:
