@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select
 from fieldapp import idnumbers
 from fieldapp.audit.models import AuditRecord
 from fieldapp.auth.models import User
-from fieldapp.checks.models import SuspectedProblem
+from fieldapp.checks.models import CheckRun, SuspectedProblem
 from fieldapp.extensions import db
 from fieldapp.register.models import Household, Member, RegisterImport
 from tests.conftest import login
@@ -328,6 +328,7 @@ def test_upload_background_thread(app, client, make, tmp_path, monkeypatch):
     numbers = [f"{builders.VILLAGE}{n:05d}" for n in (801, 802)]
     with app.app_context():
         last_audit_id = db.session.execute(select(func.max(AuditRecord.id))).scalar() or 0
+        last_run_id = db.session.execute(select(func.max(CheckRun.id))).scalar() or 0
         admin = make.user("admin", [make.YANGXIN], username="thread-admin")
         db.session.commit()
         admin_id = admin.id
@@ -354,6 +355,8 @@ def test_upload_background_thread(app, client, make, tmp_path, monkeypatch):
         with app.app_context():
             db.session.execute(delete(Household).where(Household.household_no.in_(numbers)))
             db.session.execute(delete(AuditRecord).where(AuditRecord.id > last_audit_id))
+            # The import runs the checks, which record a check run.
+            db.session.execute(delete(CheckRun).where(CheckRun.id > last_run_id))
             db.session.execute(delete(RegisterImport).where(RegisterImport.imported_by_id == admin_id))
             db.session.execute(delete(User).where(User.id == admin_id))
             db.session.commit()
