@@ -8,9 +8,10 @@ PostgreSQL database that the script may wipe. The script
 2. serves the app with waitress, its production server (8 threads, as ``make run``), in a
    child process on 127.0.0.1, with one extra route ``/bench/constant`` that returns a
    constant;
-3. sends visit uploads (``POST /api/v1/visits``: JSON with 49 answers and one declared photo,
-   whose bytes are not sent) from 16 concurrent clients for 10 s, each visit with a new UUID,
-   then ``GET /bench/constant`` from 16 concurrent clients for 10 s;
+3. sends visit uploads (``POST /api/v1/visits``: JSON with 49 answers, the questionnaire
+   version and one declared photo, whose bytes are not sent, as the phone's outbox sends
+   them) from 16 concurrent clients for 10 s, each visit with a new UUID, then
+   ``GET /bench/constant`` from 16 concurrent clients for 10 s;
 4. prints both throughputs, their ratio, the latency percentiles and the errors. Goals: visits
    at least 10 % of the bare endpoint's throughput, p99 latency under 100 ms, no errors.
 
@@ -59,6 +60,7 @@ def prepare(database_uri: str, folder: str, wipe: bool) -> dict:
 
     from fieldapp.api import tokens
     from fieldapp.extensions import db
+    from fieldapp.visits import questionnaires
     from tests import factories
     from tests.api.conftest import visit_fields
     from tests.conftest import load_reference_data
@@ -81,12 +83,13 @@ def prepare(database_uri: str, folder: str, wipe: bool) -> dict:
                                             longitude=HOUSEHOLD_LONGITUDE)
             sampled = sample(household, inspector)
             work.append({"sampled_household_id": sampled.id, "fields": visit_fields(household)})
+        questionnaire_id = questionnaires.current().id
         token, _row = tokens.issue(inspector, user_agent="bench/submit.py")
         db.session.commit()
         db.session.remove()
     answers = sum(1 for name in work[0]["fields"] if name not in (
         "latitude", "longitude", "accuracy_m", "fixed_at", "started_at", "submitted_at"))
-    return {"token": token, "households": work, "answers": answers}
+    return {"token": token, "households": work, "answers": answers, "questionnaire_id": questionnaire_id}
 
 
 def serve(database_uri: str, folder: str, port: int, threads: int) -> None:
@@ -168,10 +171,11 @@ class Connection:
         self.sock = None
 
 
-def visit_request(token: str, household: dict, photo_sha256: str) -> bytes:
+def visit_request(token: str, questionnaire_id: int, household: dict, photo_sha256: str) -> bytes:
     body = json.dumps({
         "client_uuid": str(uuid.uuid4()),
         "sampled_household_id": household["sampled_household_id"],
+        "questionnaire_id": questionnaire_id,
         "fields": household["fields"],
         "photos": [{"client_uuid": str(uuid.uuid4()), "sha256": photo_sha256, "field": "house_photo"}],
     }).encode()
@@ -266,7 +270,8 @@ def main() -> None:
             wait_for_server(port, child)
             photo_sha256 = hashlib.sha256(b"photo sent later").hexdigest()
             households = work["households"]
-            visits = load(port, lambda n: visit_request(work["token"], households[n % len(households)],
+            visits = load(port, lambda n: visit_request(work["token"], work["questionnaire_id"],
+                                                        households[n % len(households)],
                                                         photo_sha256), expected={201})
             bare = load(port, lambda n: BARE_REQUEST, expected={200})
         finally:

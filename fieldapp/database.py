@@ -3,6 +3,7 @@
 import os
 import sqlite3
 import threading
+from collections import deque
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -22,6 +23,44 @@ def default_database_uri(app) -> str:
         if uri.startswith(prefix):
             return "postgresql+psycopg://" + uri[len(prefix):]
     return uri
+
+
+class FifoLock:
+    """A lock that waiting threads get in the order they asked for it.
+
+    ``threading.Lock`` promises no order: a thread that releases it and asks again at once
+    often gets it back before threads that have waited longer.
+    """
+
+    def __init__(self):
+        self._guard = threading.Lock()
+        self._waiters: deque[threading.Lock] = deque()
+        self._owned = False
+
+    def acquire(self, timeout: float) -> bool:
+        with self._guard:
+            if not self._owned:
+                self._owned = True
+                return True
+            waiter = threading.Lock()
+            waiter.acquire()
+            self._waiters.append(waiter)
+        if waiter.acquire(timeout=timeout):
+            return True
+        with self._guard:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+                return False
+        # release() handed the lock over between the timeout and the guard.
+        return True
+
+    def release(self) -> None:
+        with self._guard:
+            if self._waiters:
+                # Handed over directly: the lock stays held, by the longest waiting thread.
+                self._waiters.popleft().release()
+            else:
+                self._owned = False
 
 
 def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
@@ -52,7 +91,7 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     # (16 clients, 2 cores) the slowest 1 % of uploads took over 1 s without the lock and about
     # 0.3 s with it. The busy timeout still orders this process against other processes. The lock
     # is released when SQLAlchemy issues the COMMIT or ROLLBACK.
-    writer_lock = threading.Lock()
+    writer_lock = FifoLock()
 
     def release_writer_lock(info: dict) -> None:
         if info.pop("holds_writer_lock", False):

@@ -8,6 +8,10 @@ Records outside the scope answer 404, never 403, so their existence is not
 revealed.
 """
 
+from collections import OrderedDict
+from collections.abc import Callable
+from threading import Lock
+
 from flask import abort
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
 
@@ -81,6 +85,34 @@ def scoped_select(model, user, *columns) -> Select:
         return stmt.where(SamplingRound.is_demo == user.is_demo, in_scope)
     column = _HOUSEHOLD_ID_COLUMN[model]
     return stmt.join(Household, column == Household.id).where(clause)
+
+
+# Statements built by ``cached_scoped_statement``, by purpose and scope, least recently used first.
+_STATEMENT_CACHE_SIZE = 512
+_statement_cache: OrderedDict[tuple, Select] = OrderedDict()
+_statement_lock = Lock()
+
+
+def cached_scoped_statement(purpose: str, user, build: Callable[[object], Select]) -> Select:
+    """Return ``build(user)``, built once per purpose and scope and then reused.
+
+    For queries that run on every sync request: building a scoped statement and computing its
+    SQLAlchemy cache key take longer than running it on SQLite. ``build`` must take every
+    per-request value as a bind parameter, because the statement is shared by every user with
+    the same divisions and world.
+    """
+    key = (purpose, str(db.engine.url), bool(user.is_demo), tuple(division_prefixes(user)))
+    with _statement_lock:
+        stmt = _statement_cache.get(key)
+        if stmt is not None:
+            _statement_cache.move_to_end(key)
+            return stmt
+    stmt = build(user)
+    with _statement_lock:
+        _statement_cache[key] = stmt
+        while len(_statement_cache) > _STATEMENT_CACHE_SIZE:
+            _statement_cache.popitem(last=False)
+    return stmt
 
 
 def get_scoped_or_404(model, object_id, user):

@@ -11,7 +11,7 @@ CSRF exemption covers only requests that carry the token.
 The token string is signed with the application's secret key and names its ``ApiToken`` row,
 so a forged or mangled token is rejected before any database work, and the row makes a token
 revocable. A token expires after ``API_TOKEN_LIFETIME``; a deactivated user's tokens stop
-working at once.
+working at once, and a password reset revokes them.
 """
 
 import logging
@@ -20,7 +20,7 @@ from functools import cache
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import joinedload
 
 from fieldapp.api.models import ApiToken
@@ -105,6 +105,23 @@ def revoke(row: ApiToken, *, user) -> None:
         row.revoked_at = utcnow()
         db.session.flush()
         record("api_token.revoke", row, user=user)
+
+
+def revoke_all(user, *, by=None) -> int:
+    """Revoke every valid token of ``user``, e.g. after a password reset; return how many. No commit.
+
+    A phone with unsent visits keeps them: its sync pauses until the inspector logs in on it again.
+    """
+    now = utcnow()
+    result = db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None), ApiToken.expires_at > now)
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount:
+        record("api_token.revoke_all", user, user=by, tokens=result.rowcount)
+    return result.rowcount
 
 
 def renew_after(row: ApiToken) -> datetime:

@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, g, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import contains_eager
 from werkzeug.exceptions import HTTPException
 
@@ -24,7 +24,7 @@ from fieldapp.idnumbers import mask
 from fieldapp.register.models import Household
 from fieldapp.review import reinspection
 from fieldapp.sampling.models import SampledHousehold
-from fieldapp.scope import scoped_select
+from fieldapp.scope import cached_scoped_statement, scoped_select
 from fieldapp.visits import forms, photo_uploads, photos, questionnaires, services
 from fieldapp.visits.models import Questionnaire
 
@@ -250,16 +250,20 @@ def _photo_body(result: photo_uploads.PhotoResult) -> dict:
 
 def _sampled_or_404(sampled_id: int, user) -> SampledHousehold:
     """Load a sampled household in the user's scope with its household and members, or abort with 404."""
-    # scoped_select joins the household to check the scope, so it loads with the same row.
-    stmt = (
-        scoped_select(SampledHousehold, user)
-        .where(SampledHousehold.id == sampled_id)
-        .options(contains_eager(SampledHousehold.household).joinedload(Household.members))
-    )
-    sampled = db.session.execute(stmt).unique().scalar_one_or_none()
+    stmt = cached_scoped_statement("api.sampled_household", user, _sampled_household_statement)
+    sampled = db.session.execute(stmt, {"sampled_id": sampled_id}).unique().scalar_one_or_none()
     if sampled is None:
         raise ApiError(404, "not_found", _("Not found: the record does not exist, or it is not yours."))
     return sampled
+
+
+def _sampled_household_statement(user):
+    # scoped_select joins the household to check the scope, so it loads with the same row.
+    return (
+        scoped_select(SampledHousehold, user)
+        .where(SampledHousehold.id == bindparam("sampled_id"))
+        .options(contains_eager(SampledHousehold.household).joinedload(Household.members))
+    )
 
 
 # Built once: a statement object keeps its cache key, which SQLAlchemy otherwise recomputes per request.

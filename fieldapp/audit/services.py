@@ -3,16 +3,24 @@
 import logging
 
 from flask_login import current_user
+from sqlalchemy import insert
 
 from fieldapp.audit.models import AuditRecord
+from fieldapp.db_types import utcnow
 from fieldapp.extensions import db
 
 logger = logging.getLogger(__name__)
 
+# Built once: a statement object keeps its cache key, which SQLAlchemy otherwise computes per call.
+_INSERT = insert(AuditRecord.__table__)
 
-def record(action: str, obj=None, *, user=None, object_type: str = "", object_id="", **detail) -> AuditRecord:
-    """Add an audit record for ``action`` on ``obj`` by ``user`` (default: the logged-in user).
 
+def record(action: str, obj=None, *, user=None, object_type: str = "", object_id="", **detail) -> None:
+    """Write an audit record for ``action`` on ``obj`` by ``user`` (default: the logged-in user).
+
+    The row is inserted at once, in the current transaction, so it is committed or rolled back
+    with the change it describes. A Core insert instead of an ORM object: every visit upload
+    writes one, and the unit of work took about a tenth of the upload's time.
     ``detail`` must not contain personal data such as ID numbers or names.
     """
     if user is None:
@@ -22,17 +30,18 @@ def record(action: str, obj=None, *, user=None, object_type: str = "", object_id
             user = None
     if obj is not None:
         object_type = object_type or type(obj).__name__
-        object_id = object_id or getattr(obj, "id", "")
-    entry = AuditRecord(
-        user_id=getattr(user, "id", None),
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id or ""),
-        detail=detail,
-    )
-    db.session.add(entry)
-    logger.info(
-        "audit %s by user %s on %s %s %s",
-        action, entry.user_id, entry.object_type, entry.object_id, detail,
-    )
-    return entry
+        if not object_id:
+            if getattr(obj, "id", None) is None:
+                db.session.flush()  # a new record gets its id
+            object_id = getattr(obj, "id", "")
+    values = {
+        "at": utcnow(),
+        "user_id": getattr(user, "id", None),
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id or ""),
+        "detail": detail,
+    }
+    db.session.execute(_INSERT, values)
+    logger.info("audit %s by user %s on %s %s %s", action, values["user_id"], object_type, values["object_id"],
+                detail)

@@ -8,6 +8,7 @@ from sqlalchemy import Select, exists, false, or_, select
 from sqlalchemy.orm import selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from fieldapp.api import tokens
 from fieldapp.audit.services import record
 from fieldapp.auth.models import ROLES, User, UserDivision
 from fieldapp.db_types import utcnow
@@ -88,9 +89,11 @@ def resolve_divisions(division_codes: list[str]) -> list[Division]:
 
 
 def set_password(user: User, password: str) -> None:
+    """Set a new password and revoke the user's sync tokens, so that every phone logs in again."""
     validate_password(password)
     user.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
     record("user.password", user)
+    tokens.revoke_all(user)
 
 
 def authenticate(username: str, password: str) -> User | None:

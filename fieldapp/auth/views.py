@@ -150,7 +150,8 @@ def user_password(user_id: int):
             _show_field_error(form, error)
         else:
             db.session.commit()
-            flash(_("New password set for user %(name)s. Give it to them in person.", name=user.username),
-                  "success")
+            flash(_("New password set for user %(name)s. Give it to them in person. Their phones must log "
+                    "in again before they sync; unsent visits stay on the phones until then.",
+                    name=user.username), "success")
             return redirect(url_for("auth.users"))
     return render_template("auth/user_password.html", form=form, user=user)

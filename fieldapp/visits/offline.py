@@ -167,7 +167,12 @@ def messages() -> dict[str, str]:
         "visitConflict": _("A visit to {household} was not saved: {message}"),
         "photoRejected": _("A photo of the visit to {household} was not accepted: {message}"),
         "open": _("Open"),
+        "discardPhotos": _("Stop sending its photos"),
+        "discardPhotosConfirm": _("Delete the unsent photos of the visit to {household} from this phone? The "
+                                  "server keeps the visit, marked as missing photos; take the photos again in "
+                                  "a new visit if they are needed."),
         "waiting": _("Waiting to send"),
+        "draftSaved": _("Unfinished visit on this phone"),
         "stateWaiting": _("waiting"),
         "stateSending": _("photos {done} of {total} sent"),
         "draftRestored": _("Your unfinished answers from {time} are back, with {photos} photos."),

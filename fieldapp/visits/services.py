@@ -218,10 +218,9 @@ def submit_visit(sampled: SampledHousehold, submission: VisitSubmission, *, user
     household = sampled.household
     today = _visit_day(submission)
     definition = submission.questionnaire.definition
-    answers = questionnaires.visible_answers(definition, submission.answers, household, today)
+    answers, answer_errors = questionnaires.checked_answers(definition, submission.answers, household, today)
     errors = dict(submission.errors)
-    errors.update({k: v for k, v in questionnaires.validate_answers(
-        definition, submission.answers, household, today).items() if k not in errors})
+    errors.update({k: v for k, v in answer_errors.items() if k not in errors})
     problems_by_id = _check_outcomes(submission, household.id, errors, user)
     _check_onsite_problems(submission.onsite_problems, errors)
     declared, processed = _process_photos(submission, answers, errors)

@@ -23,6 +23,7 @@
   var countsLoaded = false;
   var storageNote = "";
   var pagesNote = "";
+  var draftIds = {};
 
   function format(template, values) {
     return template.replace(/\{(\w+)\}/g, function (whole, name) {
@@ -123,6 +124,20 @@
         item.appendChild(document.createTextNode(" "));
         item.appendChild(link);
       }
+      if (visit.state === "photo_rejected") {
+        var discard = document.createElement("button");
+        discard.type = "button";
+        discard.className = "button";
+        discard.dataset.discard = visit.client_uuid;
+        discard.textContent = messages.discardPhotos;
+        discard.addEventListener("click", function () {
+          if (global.confirm(format(messages.discardPhotosConfirm, { household: visit.label || "" }))) {
+            sync.discardRejectedPhotos(visit.client_uuid).then(refresh);
+          }
+        });
+        item.appendChild(document.createTextNode(" "));
+        item.appendChild(discard);
+      }
       list.appendChild(item);
     });
   }
@@ -158,22 +173,45 @@
     });
   }
 
-  // Households on the assignments page whose visits wait in the outbox.
+  // Households on the assignments page whose visits wait in the outbox, or whose visit was
+  // started on this phone and not yet submitted.
   function markAssignments() {
     var waiting = {};
     lastCounts.items.forEach(function (visit) { waiting[String(visit.sampled_id)] = true; });
     document.querySelectorAll("[data-sampled-id]").forEach(function (row) {
-      var badge = row.querySelector(".badge-outbox");
-      if (waiting[row.dataset.sampledId] && !badge) {
-        badge = document.createElement("span");
-        badge.className = "badge badge-warn badge-outbox";
-        badge.textContent = messages.waiting;
-        var title = row.querySelector(".title");
-        (title ? title.parentNode : row).insertBefore(badge, title ? title.nextSibling : null);
-      } else if (!waiting[row.dataset.sampledId] && badge) {
-        badge.remove();
-      }
+      var id = row.dataset.sampledId;
+      setBadge(row, "badge-outbox", waiting[id] ? messages.waiting : null);
+      setBadge(row, "badge-draft", draftIds[id] && !waiting[id] ? messages.draftSaved : null);
     });
+  }
+
+  function setBadge(row, className, text) {
+    var badge = row.querySelector("." + className);
+    if (text && !badge) {
+      badge = document.createElement("span");
+      badge.className = "badge badge-warn " + className;
+      badge.textContent = text;
+      var title = row.querySelector(".title");
+      (title ? title.parentNode : row).insertBefore(badge, title ? title.nextSibling : null);
+    } else if (!text && badge) {
+      badge.remove();
+    }
+  }
+
+  // Sampled household ids of the current user's drafts, read when the assignments page opens.
+  function loadDrafts() {
+    if (!document.querySelector("[data-assignments]") || !global.FieldApp.store) {
+      return Promise.resolve();
+    }
+    return global.FieldApp.store.getAll("drafts").then(function (drafts) {
+      draftIds = {};
+      drafts.forEach(function (draft) {
+        if (draft.user_id === settings.userId) {
+          draftIds[String(draft.sampled_id)] = true;
+        }
+      });
+      markAssignments();
+    }).catch(function () { return null; });
   }
 
   // Storage.
@@ -286,6 +324,7 @@
     global.addEventListener("offline", function () { render(sync.state); });
     var started = sync.init(settings);
     refresh();
+    loadDrafts();
     checkStorage();
     registerWorker().then(function () {
       return started;

@@ -273,6 +273,20 @@
     });
   }
 
+  // Remove a visit whose photo the server rejected permanently, with its unsent photos. The
+  // server keeps the visit and shows it to supervisors as missing photos.
+  function discardRejectedPhotos(clientUuid) {
+    return store.get("outbox", clientUuid).then(function (visit) {
+      if (!visit || visit.state !== "photo_rejected") {
+        return false;
+      }
+      return removeVisit(visit).then(function () {
+        changed();
+        return true;
+      });
+    });
+  }
+
   // Counts of what waits to be sent by the phone's current user.
   function counts() {
     var userId = settings && settings.userId;
@@ -362,6 +376,9 @@
         if (visit.missing && visit.missing.indexOf(id) === -1) {
           return store.remove("photos", id); // the server has it already
         }
+        if (visit.rejectedPhotos && visit.rejectedPhotos.indexOf(id) !== -1) {
+          return null;
+        }
         return store.get("photos", id).then(function (photo) {
           if (!photo) {
             return null;
@@ -376,7 +393,14 @@
         });
       });
     });
-    return chain;
+    return chain.then(function () {
+      if (visit.state === "accepted" && visit.rejectedPhotos && visit.rejectedPhotos.length) {
+        // Every other photo has arrived, so only the inspector can decide about the rejected ones.
+        visit.state = "photo_rejected";
+        return saveVisit(visit).then(changed);
+      }
+      return null;
+    });
   }
 
   function photoAnswered(visit, photo, result) {
@@ -395,7 +419,8 @@
       return saveVisit(visit).then(function () { throw new SyncError("server", { status: 404 }); });
     }
     if (result.status === 409 || (result.status === 422 && result.data && result.data.error !== "damaged")) {
-      visit.state = "photo_rejected";
+      // Rejected permanently: kept on the phone and not sent again, while the other photos go on.
+      visit.rejectedPhotos = (visit.rejectedPhotos || []).concat([photo.client_uuid]);
       visit.message = result.data && result.data.message || "";
       return saveVisit(visit).then(changed);
     }
@@ -612,6 +637,7 @@
     run: run,
     state: state,
     counts: counts,
+    discardRejectedPhotos: discardRejectedPhotos,
     completedUrl: function (clientUuid) { return completed[clientUuid] || null; },
     onChange: function (listener) { listeners.push(listener); },
     forgetToken: forgetToken,

@@ -2,6 +2,7 @@ import pytest
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
+from fieldapp.api import tokens
 from fieldapp.audit.models import AuditRecord
 from fieldapp.auth import services
 from fieldapp.auth.models import User
@@ -361,3 +362,27 @@ def test_edit_user_keeps_shared_division(english, make):
     assert user.division_codes == ["371622105000", make.LAODIAN]
     [entry] = audit_rows("user.update")
     assert entry.detail["changed"] == ["divisions"]
+
+
+def test_reset_password_revokes_the_users_sync_tokens(english, make):
+    admin = make.user("admin", [make.YANGXIN])
+    user = make.user("inspector", [make.LAODIAN])
+    other = make.user("inspector", [make.LAODIAN])
+    with english.application.test_request_context():
+        token, _row = tokens.issue(user)
+        other_token, _other_row = tokens.issue(other)
+    db.session.flush()
+    assert english.get("/api/v1/assignments", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    login(english, admin)
+
+    response = english.post(f"/users/{user.id}/password", data={
+        "password": NEW_PASSWORD, "password_confirmation": NEW_PASSWORD,
+    })
+
+    assert response.status_code == 302
+    assert "Their phones must log in again" in english.get("/users").get_data(as_text=True)
+    assert english.get("/api/v1/assignments", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert english.get("/api/v1/assignments",
+                       headers={"Authorization": f"Bearer {other_token}"}).status_code == 200
+    [entry] = audit_rows("api_token.revoke_all")
+    assert (entry.user_id, entry.object_id, entry.detail) == (admin.id, str(user.id), {"tokens": 1})

@@ -271,6 +271,10 @@ def test_offline_visits_survive_reload(live_server, phone, artifacts):
     page.goto(live_server.url + "/visits/")
     page.reload()
     expect(page.locator("[data-counts]")).to_contain_text("3")
+    # The half-done visit is marked on the assignments list, the three sent ones as waiting.
+    expect(page.locator(f'[data-sampled-id="{half_done}"] .badge-draft')).to_be_visible()
+    expect(page.locator("[data-assignments] .badge-draft")).to_have_count(1)
+    expect(page.locator("[data-assignments] .badge-outbox")).to_have_count(3)
     assert unsent(page) == (3, 3)
     assert idb_count(page, "outbox") == 3
     assert idb_count(page, "photos") == 4
@@ -321,6 +325,45 @@ def test_aborted_photo_uploads_leave_no_gap(live_server, phone):
     assert len(state.photo_uuids) == len(set(state.photo_uuids)) == 3
     assert state.photo_receipts == 3
     assert puts["count"] >= 9
+
+
+def test_rejected_photo_discarded_on_phone(live_server, phone):
+    work = field_work(live_server, households=1)
+    context, page = phone()
+    log_in(page, live_server.url, work.username)
+    rejected: list[str] = []
+
+    def tamper_first_photo(route):
+        photo_uuid = route.request.url.rsplit("/", 1)[1]
+        if not rejected:
+            rejected.append(photo_uuid)
+        if photo_uuid not in rejected:
+            route.continue_()
+            return
+        # Other bytes with their own SHA-256: the server rejects them permanently (409), because
+        # the visit declared the photo with the original SHA-256.
+        other = jpeg_bytes(size=(40, 30))
+        headers = {**route.request.headers, "x-content-sha256": hashlib.sha256(other).hexdigest()}
+        route.continue_(post_data=other, headers=headers)
+
+    page.route("**/api/v1/visits/*/photos/*", tamper_first_photo)
+    capture_visit(page, live_server.url, work.sampled_ids[0], extra_photos=1)
+    wait_js(page, "FieldApp.sync.counts().then((c) => c.items.some((v) => v.state === 'photo_rejected'))")
+    assert unsent(page) == (1, 1)
+
+    page.goto(live_server.url + "/visits/")
+    button = page.locator("[data-items] [data-discard]")
+    expect(button).to_be_visible()
+    page.once("dialog", lambda dialog: dialog.accept())
+    button.click()
+    wait_js(page, "FieldApp.sync.counts().then((c) => c.visits === 0)")
+
+    assert idb_count(page, "photos") == 0
+    assert idb_count(page, "outbox") == 0
+    expect(page.locator("[data-items] li")).to_have_count(0)
+    # The server keeps the visit with the photo that arrived, and shows it as incomplete.
+    assert list(complete_visits(live_server, work).values()) == [(2, 1)]
+    assert [visit.is_complete for visit in server_state(live_server, work).visits.values()] == [False]
 
 
 def test_expired_session_pauses_sync_until_login(live_server, phone):

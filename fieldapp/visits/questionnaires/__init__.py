@@ -26,6 +26,7 @@ validates answers, and ``display`` turns stored answers into rows in the current
 """
 
 from fieldapp.visits.questionnaires.answers import (
+    checked_answers,
     parse_form,
     parse_number,
     prefill_value,
@@ -102,6 +103,7 @@ __all__ = [
     "resolved_condition",
     "set_answer",
     "stored_version",
+    "checked_answers",
     "validate_answers",
     "visibility",
     "visible_answers",

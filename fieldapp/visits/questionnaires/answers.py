@@ -12,10 +12,10 @@ from fieldapp.visits.questionnaires.fields import (
     Field,
     get_answer,
     is_blank,
+    is_visible,
     iter_fields,
     local_today,
     set_answer,
-    walk_visible,
 )
 
 # Validation.
@@ -28,26 +28,37 @@ def validate_answers(definition: dict, answers: Mapping, household,
     Answers to hidden questions are ignored. Keys that name no question, and member blocks of
     people who are not members of ``household``, are errors.
     """
+    return checked_answers(definition, answers, household, today)[1]
+
+
+def checked_answers(definition: dict, answers: Mapping, household,
+                    today: date | None = None) -> tuple[dict, dict[str, str]]:
+    """Return the answers to visible questions and the errors of ``validate_answers``, in one walk."""
     today = today or local_today()
     errors: dict[str, str] = {}
     if not isinstance(answers, Mapping):
-        return {"answers": _("The answers must be an object of question keys and values.")}
+        return {}, {"answers": _("The answers must be an object of question keys and values.")}
     _check_unknown_keys(definition, answers, household, errors)
-    # A condition names only questions asked before it, so the visibility decided while walking
-    # the answers in order holds for the complete set of visible answers too.
-    kept, shown = walk_visible(definition, answers, household, today)
+    # A condition names only questions asked before it, so deciding visibility from the answers
+    # kept so far, in definition order, gives the same result as deciding it from all of them.
+    kept: dict = {}
     for field in iter_fields(definition, household):
-        if not shown[field.key]:
+        if not is_visible(field, kept, today):
             continue
-        value = get_answer(kept, field)
-        if is_blank(value) or (field.type == "photo" and value == 0):
+        value = get_answer(answers, field)
+        if is_blank(value):
+            if field.question.get("required"):
+                errors[field.key] = _required_message(field)
+            continue
+        set_answer(kept, field, value)
+        if field.type == "photo" and value == 0:
             if field.question.get("required"):
                 errors[field.key] = _required_message(field)
             continue
         message = _value_error(field, value, today)
         if message:
             errors[field.key] = message
-    return errors
+    return kept, errors
 
 
 def _check_unknown_keys(definition: dict, answers: Mapping, household, errors: dict) -> None:

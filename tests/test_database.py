@@ -1,0 +1,62 @@
+"""The SQLite set-up: the lock that queues this process's transactions in arrival order."""
+
+import threading
+import time
+
+from fieldapp.database import FifoLock
+
+
+def test_fifo_lock_goes_to_waiting_threads_in_arrival_order():
+    lock = FifoLock()
+    assert lock.acquire(timeout=1)
+    order: list[int] = []
+    threads = []
+
+    def take(number: int) -> None:
+        lock.acquire(timeout=5)
+        order.append(number)
+        lock.release()
+
+    for number in range(5):
+        thread = threading.Thread(target=take, args=(number,))
+        thread.start()
+        threads.append(thread)
+        # Each thread must be waiting before the next one asks.
+        deadline = time.monotonic() + 5
+        while len(lock._waiters) < number + 1 and time.monotonic() < deadline:
+            time.sleep(0.001)
+    lock.release()
+    for thread in threads:
+        thread.join(timeout=5)
+    assert order == [0, 1, 2, 3, 4]
+
+
+def test_fifo_lock_release_and_immediate_acquire_does_not_overtake_a_waiter():
+    lock = FifoLock()
+    assert lock.acquire(timeout=1)
+    got: list[str] = []
+    waiter = threading.Thread(target=lambda: (lock.acquire(timeout=5), got.append("waiter"), lock.release()))
+    waiter.start()
+    deadline = time.monotonic() + 5
+    while not lock._waiters and time.monotonic() < deadline:
+        time.sleep(0.001)
+    lock.release()
+    assert lock.acquire(timeout=5)  # granted only after the waiter has had its turn
+    got.append("releaser")
+    lock.release()
+    waiter.join(timeout=5)
+    assert got == ["waiter", "releaser"]
+
+
+def test_fifo_lock_times_out_and_leaves_the_queue():
+    lock = FifoLock()
+    assert lock.acquire(timeout=1)
+    result: list[bool] = []
+    thread = threading.Thread(target=lambda: result.append(lock.acquire(timeout=0.05)))
+    thread.start()
+    thread.join(timeout=5)
+    assert result == [False]
+    assert not lock._waiters
+    lock.release()
+    assert lock.acquire(timeout=0.05)  # free again: the timed-out thread holds nothing
+    lock.release()
