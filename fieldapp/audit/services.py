@@ -43,5 +43,5 @@ def record(action: str, obj=None, *, user=None, object_type: str = "", object_id
         "detail": detail,
     }
     db.session.execute(_INSERT, values)
-    logger.info("audit %s by user %s on %s %s %s", action, values["user_id"], object_type, values["object_id"],
-                detail)
+    logger.info("audit %s by user %s on %s %s %s",
+                action, values["user_id"], object_type, values["object_id"], detail)

@@ -168,9 +168,9 @@ def messages() -> dict[str, str]:
         "photoRejected": _("A photo of the visit to {household} was not accepted: {message}"),
         "open": _("Open"),
         "discardPhotos": _("Stop sending its photos"),
-        "discardPhotosConfirm": _("Delete the unsent photos of the visit to {household} from this phone? The "
-                                  "server keeps the visit, marked as missing photos; take the photos again in "
-                                  "a new visit if they are needed."),
+        "discardPhotosConfirm": _(
+            "Delete the unsent photos of the visit to {household} from this phone? The server keeps the "
+            "visit, marked as missing photos; take the photos again in a new visit if they are needed."),
         "waiting": _("Waiting to send"),
         "draftSaved": _("Unfinished visit on this phone"),
         "stateWaiting": _("waiting"),
