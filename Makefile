@@ -41,7 +41,7 @@ setup: install translations
 	$(if $(NO_DEMO),@echo "NO_DEMO is set: no demo accounts or demo data.",$(FLASK) seed-demo --if-missing)
 
 run: setup
-	$(BIN)/waitress-serve --host $(HOST) --port $(PORT) --threads 8 --call fieldapp:create_app
+	$(FLASK) serve --host $(HOST) --port $(PORT)
 
 test: install-test translations
 	$(BIN)/ruff check fieldapp tests bench

@@ -5,7 +5,7 @@ Run with ``.venv/bin/python bench/submit.py`` (SQLite in a temporary folder), or
 PostgreSQL database that the script may wipe. The script
 
 1. creates an inspector with 200 sampled households and a sync token;
-2. serves the app with waitress, its production server (8 threads, as ``make run``), in a
+2. serves the app with ``fieldapp.server.serve`` (waitress, 8 threads), as ``make run`` does, in a
    child process on 127.0.0.1, with one extra route ``/bench/constant`` that returns a
    constant;
 3. sends visit uploads (``POST /api/v1/visits``: JSON with 49 answers, the questionnaire
@@ -35,10 +35,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from fieldapp.server import DEFAULT_THREADS  # noqa: E402
+
 HOUSEHOLDS = 200
 CLIENTS = 16
 DURATION_S = 10.0
-THREADS = 8
 RATIO_GOAL, P99_GOAL_MS = 0.10, 100.0
 SECRET_KEY = "bench-secret-key-not-for-production"
 
@@ -93,8 +94,8 @@ def prepare(database_uri: str, folder: str, wipe: bool) -> dict:
 
 
 def serve(database_uri: str, folder: str, port: int, threads: int) -> None:
-    """Child process: serve the app and the constant endpoint with waitress until killed."""
-    from waitress import serve as waitress_serve
+    """Child process: serve the app and the constant endpoint as ``make run`` does, until killed."""
+    from fieldapp.server import serve as production_serve
 
     app = make_app(database_uri, folder)
 
@@ -102,7 +103,7 @@ def serve(database_uri: str, folder: str, port: int, threads: int) -> None:
     def constant():
         return "ok"
 
-    waitress_serve(app, host="127.0.0.1", port=port, threads=threads, _quiet=True)
+    production_serve(app, host="127.0.0.1", port=port, threads=threads)
 
 
 def free_port() -> int:
@@ -250,8 +251,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-uri", help="database to use (default: SQLite in a temporary folder)")
     parser.add_argument("--wipe", action="store_true", help="allow emptying the PostgreSQL database")
-    parser.add_argument("--threads", type=int, default=THREADS,
-                        help=f"waitress threads (default {THREADS}, as make run)")
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                        help=f"waitress threads (default {DEFAULT_THREADS}, as make run)")
     parser.add_argument("--serve", nargs=2, metavar=("FOLDER", "PORT"), help=argparse.SUPPRESS)
     arguments = parser.parse_args()
 
