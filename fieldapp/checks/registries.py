@@ -27,12 +27,12 @@ from sqlalchemy import delete, select
 
 from fieldapp import idnumbers
 from fieldapp.audit import services as audit
-from fieldapp.checks.bulk import insert_rows
 from fieldapp.checks.models import STANDARD_KINDS, RegistryBatch, RegistryRecord
 from fieldapp.checks.settings import today
 from fieldapp.db_types import utcnow
 from fieldapp.errors import FieldError, ImportRejected
 from fieldapp.extensions import db
+from fieldapp.register.bulk_insert import insert_columns
 from fieldapp.register.columns import normalize_header
 from fieldapp.register.parsing import CellError, cell_text, export_date, to_id_number
 from fieldapp.register.reader import CSV_EXTENSIONS, EXCEL_EXTENSIONS, decode_csv
@@ -70,8 +70,12 @@ SUMMARY_LENGTH = 300
 STORED_REJECTIONS = 1000
 MESSAGE_REJECTIONS = 20
 INSERT_CHUNK = 10_000
+# Rows between two "reading" progress calls.
+PROGRESS_ROWS = 500
 
 _ID_LIKE = re.compile(r"^\d{15}$|^\d{17}[\dX]$|^\d{17}[\dX]\d{2}$")
+# An ID number as registries mostly write it, which normalize_id returns unchanged.
+_PLAIN_ID_NUMBER = re.compile(r"[0-9]{17}[0-9X]")
 
 
 @dataclass
@@ -265,19 +269,21 @@ def import_batch(batch: RegistryBatch, path: str, *, progress: Progress | None =
                                "file."))
     if rejections and not batch.is_skip_rejected:
         raise ImportRejected(rejection_message(rejections), rejections)
-    if not records:
+    if not records["id_number"]:
         raise ImportRejected(_("No row of the file has a usable ID number, so nothing was imported."),
                              rejections)
 
     batch.status = "writing"
-    for start in range(0, len(records), INSERT_CHUNK):
-        insert_rows(RegistryRecord.__table__, records[start:start + INSERT_CHUNK])
+    record_count = len(records["id_number"])
+    for start in range(0, record_count, INSERT_CHUNK):
+        chunk = {name: values[start:start + INSERT_CHUNK] for name, values in records.items()}
+        insert_columns(RegistryRecord.__table__, chunk, {"batch_id": batch.id})
         if progress is not None:
-            progress("writing", min(start + INSERT_CHUNK, len(records)), len(records))
+            progress("writing", min(start + INSERT_CHUNK, record_count), record_count)
     batch.status = "done"
     batch.rows_total = rows_read
     batch.rows_read = rows_read
-    batch.records_count = len(records)
+    batch.records_count = record_count
     batch.rows_rejected = len({rejection["row"] for rejection in rejections})
     batch.rejections = rejections[:STORED_REJECTIONS]
     batch.message = ""
@@ -305,38 +311,77 @@ def import_registry(path: str, kind: str, *, data_date: date | None = None, is_d
 
 
 def _read_records(batch: RegistryBatch, sheet: Sheet, progress: Progress | None):
+    """Read the rows of a registry; return the records column by column, the rejections and the rows read."""
     id_index = batch.headers.index(batch.id_column)
     name_index = batch.headers.index(batch.name_column) if batch.name_column else None
-    detail_columns = [(index, header) for index, header in enumerate(batch.headers)
-                      if index not in (id_index, name_index)]
+    # (cell index, header, whether the summary and fingerprint include it) of each detail column.
+    detail_columns = [(index, header, header not in ROW_NUMBER_HEADERS)
+                      for index, header in enumerate(batch.headers) if index not in (id_index, name_index)]
+    # The fingerprint lists the details sorted by header; the order is the same for every row.
+    sorted_headers = sorted(header for _index, header, is_shown in detail_columns if is_shown)
     max_rows = current_app.config.get("REGISTRY_MAX_ROWS", 1_000_000)
-    records, rejections, rows_read = [], [], 0
+    records = {name: [] for name in ("id_number", "name", "row_no", "details", "summary", "fingerprint")}
+    add_id, add_name, add_row = records["id_number"].append, records["name"].append, records["row_no"].append
+    add_details, add_summary = records["details"].append, records["summary"].append
+    add_fingerprint = records["fingerprint"].append
+    kind = batch.kind
+    rejections, rows_read = [], 0
     for row_no, cells in sheet.rows:
         raw = cells[id_index] if id_index < len(cells) else None
+        is_plain_id = raw.__class__ is str and _PLAIN_ID_NUMBER.fullmatch(raw) is not None
         # A row with an ID number is not blank, so the whole row is tested only when the ID is missing.
-        if _is_blank(raw) and all(_is_blank(value) for value in cells):
+        if not is_plain_id and _is_blank(raw) and all(_is_blank(value) for value in cells):
             continue
         rows_read += 1
         if rows_read > max_rows:
             raise ImportRejected(_("The file has more than %(max)d rows; split it and import the parts.",
                                    max=max_rows))
-        try:
-            id_number = normalize_id(raw)
-        except CellError as error:
-            rejections.append({"row": row_no, "column": batch.id_column,
-                               "value": idnumbers.mask(cell_text(raw)), "reason": str(error)})
-            continue
-        has_name = name_index is not None and name_index < len(cells)
-        name = cell_text(cells[name_index])[:100] if has_name else ""
-        details = {header: _json_value(cells[index]) for index, header in detail_columns
-                   if index < len(cells) and not _is_blank(cells[index])}
-        records.append({
-            "batch_id": batch.id, "id_number": id_number, "name": name, "row_no": row_no, "details": details,
-            "summary": summarize(details), "fingerprint": fingerprint(batch.kind, id_number, details),
-        })
-        if progress is not None:
+        if is_plain_id:
+            id_number = raw  # what normalize_id returns for it
+        else:
+            try:
+                id_number = normalize_id(raw)
+            except CellError as error:
+                rejections.append({"row": row_no, "column": batch.id_column,
+                                   "value": idnumbers.mask(cell_text(raw)), "reason": str(error)})
+                continue
+        name = cells[name_index] if name_index is not None and name_index < len(cells) else ""
+        details, summary_texts = _details(cells, detail_columns)
+        add_id(id_number)
+        add_name((name.strip() if name.__class__ is str else cell_text(name))[:100])
+        add_row(row_no)
+        add_details(details)
+        add_summary(_join_summary(summary_texts))
+        add_fingerprint(_fingerprint(kind, id_number, details, sorted_headers))
+        if progress is not None and rows_read % PROGRESS_ROWS == 0:
             progress("reading", row_no, sheet.total_rows)
     return records, rejections, rows_read
+
+
+def _details(cells: list, detail_columns: list[tuple[int, str, bool]]) -> tuple[dict, list[str]]:
+    """Return the row's filled cells other than the ID number and name, by header, as JSON values.
+
+    Also return the texts of the values that the summary shows, in file order.
+    """
+    details = {}
+    summary_texts = []
+    width = len(cells)
+    for index, header, is_shown in detail_columns:
+        if index >= width:
+            break
+        value = cells[index]
+        if value.__class__ is str:
+            value = value.strip()
+            if not value:
+                continue
+        elif value is None:
+            continue
+        else:
+            value = _json_value(value)
+        details[header] = value
+        if is_shown:
+            summary_texts.append(value if value.__class__ is str else str(value))
+    return details, summary_texts
 
 
 def normalize_id(value) -> str:
@@ -375,13 +420,12 @@ def _json_value(value):
 
 def summarize(details: dict) -> str:
     """Join the detail values for display, masking any that looks like an ID number."""
-    parts = []
-    for header, value in details.items():
-        if header in ROW_NUMBER_HEADERS:
-            continue
-        text = str(value)
-        parts.append(idnumbers.mask(text) if looks_like_id(text) else text)
-    summary = " ".join(parts)
+    return _join_summary([str(value) for header, value in details.items()
+                          if header not in ROW_NUMBER_HEADERS])
+
+
+def _join_summary(texts: list[str]) -> str:
+    summary = " ".join([idnumbers.mask(text) if looks_like_id(text) else text for text in texts])
     return summary if len(summary) <= SUMMARY_LENGTH else summary[:SUMMARY_LENGTH - 1] + "…"
 
 
@@ -398,8 +442,17 @@ def fingerprint(kind: str, id_number: str, details: dict) -> str:
     same hash. The separators U+001E and U+001F are control characters that cell text hardly
     ever contains.
     """
-    parts = [kind, id_number] + [f"{header}\x1f{value!r}" for header, value in sorted(details.items())
-                                 if header not in ROW_NUMBER_HEADERS]
+    headers = sorted(header for header in details if header not in ROW_NUMBER_HEADERS)
+    return _fingerprint(kind, id_number, details, headers)
+
+
+def _fingerprint(kind: str, id_number: str, details: dict, sorted_headers: list[str]) -> str:
+    """Return ``fingerprint(kind, id_number, details)``, given the detail headers in sorted order.
+
+    ``sorted_headers`` leaves out the row number column and may name headers that ``details`` lacks.
+    """
+    parts = [kind, id_number]
+    parts += [f"{header}\x1f{details[header]!r}" for header in sorted_headers if header in details]
     return hashlib.blake2b("\x1e".join(parts).encode("utf-8"), digest_size=8).hexdigest()
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 from typing import NamedTuple
 
 from flask_babel import gettext as _
@@ -38,7 +39,7 @@ class CellError(ValueError):
     """A cell value that cannot be stored. The message gives the reason and the fix."""
 
 
-@dataclass
+@dataclass(slots=True)
 class ParsedRow:
     row: int
     household: dict
@@ -170,6 +171,10 @@ def to_integer(value) -> int | None:
     return int(number)
 
 
+_MONEY_LIMIT = Decimal("1e12")
+_CENT = Decimal("0.01")
+
+
 def to_money(value) -> Decimal | None:
     if _is_blank(value):
         return None
@@ -184,9 +189,9 @@ def to_money(value) -> Decimal | None:
             raise CellError(
                 _("Not a number; enter digits only (for example 12345.67) and import again.")
             ) from None
-    if not number.is_finite() or abs(number) >= Decimal("1e12"):
+    if not number.is_finite() or abs(number) >= _MONEY_LIMIT:
         raise CellError(_("The amount is out of range; check the value and import again."))
-    return number.quantize(Decimal("0.01"))
+    return number.quantize(_CENT)
 
 
 def to_decimal(value) -> float | None:
@@ -280,28 +285,214 @@ def _code_description(field_name: str) -> str:
     }.get(field_name, field_name)
 
 
-def parse_row(row_no: int, cells: list, header: HeaderMap,
-              household_cache: dict | None = None) -> tuple[ParsedRow | None, list[Rejection]]:
-    """Convert one row; return it, or None with the reasons it cannot be stored.
+# Rows between two "reading" progress calls.
+PROGRESS_ROWS = 500
 
-    ``household_cache`` keeps the converted cells of earlier rows, because every row of a
-    household repeats the household cells and most member cells take a few values only:
-    a cell seen before is not converted again.
+
+class _RowParser:
+    """Convert rows with one converter function per column, chosen once from the header.
+
+    Most rows are valid, so the first attempt converts a row in one pass and stops at the first
+    problem. A row with a problem is converted again by ``parse_row``, which lists every rejection
+    of the row. Consecutive rows with the very same household cells share one household dict,
+    converted once.
     """
-    cache = household_cache if household_cache is not None else {}
+
+    def __init__(self, header: HeaderMap):
+        self.header = header
+        self.width = len(header.headers)
+        self.household_fields: list[tuple[str, int, Callable]] = []
+        self.risk_fields: list[tuple[str, list[int], Callable]] = []
+        self.member_fields: list[tuple[str, int, Callable]] = []
+        household_indexes: list[int] = []
+        for name, indexes in header.fields.items():
+            column = cols.BY_FIELD[name]
+            converter = column_converter(column)
+            if column.level == "household":
+                household_indexes.extend(indexes)
+                if column.kind == cols.RISK:
+                    self.risk_fields.append((name, indexes, converter))
+                else:
+                    self.household_fields.append((name, indexes[0], converter))
+            else:
+                # Only risk columns may repeat, so a member field has one cell.
+                self.member_fields.append((name, indexes[0], converter))
+        self.household_key = itemgetter(*household_indexes) if len(household_indexes) > 1 \
+            else lambda cells: (cells[household_indexes[0]],)
+        self.unknown = list(header.unknown.items())
+        self.last_key: tuple | None = None
+        self.last_types: tuple | None = None
+        self.last_household: dict | None = None
+
+    def parse(self, row_no: int, cells: list) -> tuple[ParsedRow | None, list[Rejection]]:
+        padded = cells if len(cells) >= self.width else [*cells, *[None] * (self.width - len(cells))]
+        key = self.household_key(padded)
+        # The cell types are compared too, since 1, 1.0 and True are equal but convert differently.
+        types = tuple(map(type, key))
+        if key == self.last_key and types == self.last_types:
+            household = self.last_household
+        else:
+            household = self._household(padded)
+            self.last_key, self.last_types, self.last_household = key, types, household
+        if household is not None:
+            try:
+                member = {name: convert(padded[index]) for name, index, convert in self.member_fields}
+            except CellError:
+                member = None
+            if member is not None and member["name"] and member["id_number"]:
+                extra = {label: to_json_value(padded[index]) for index, label in self.unknown
+                         if not _is_blank(padded[index])} if self.unknown else {}
+                return ParsedRow(row_no, household, member, extra, cells), []
+        return parse_row(row_no, cells, self.header)
+
+    def _household(self, cells: list) -> dict | None:
+        """Return the converted household cells, or None when any of them is rejected."""
+        try:
+            values = {name: convert(cells[index]) for name, index, convert in self.household_fields}
+            for name, indexes, convert in self.risk_fields:
+                values[name] = [risk for index in indexes for risk in convert(cells[index])]
+        except CellError:
+            return None
+        code = values.get("division_code")
+        if not values["household_no"] or (code is not None and not _is_division_code(code)):
+            return None
+        return values
+
+
+def _is_division_code(code: str) -> bool:
+    return len(code) == 12 and code.isdigit()
+
+
+def column_converter(column: cols.Column) -> Callable:
+    """Return the function that converts and checks one cell of ``column``; it raises CellError.
+
+    Columns whose values repeat (most text, yes/no and code lists) keep the outcome of each text
+    cell and reuse it. Columns whose values hardly repeat take a shortcut for the usual form of
+    their cells instead, and convert any other cell in full.
+    """
+    def convert(raw):
+        value = _convert(column, raw)
+        _check_length(column, value)
+        return value
+
+    limit = _MAX_LENGTH.get((column.level, column.field))
+    if column.kind == cols.ID_NUMBER:
+        return _id_number_converter(convert)
+    if column.kind == cols.DATE:
+        return _date_converter(convert)
+    if column.kind == cols.CODE:
+        return _code_converter(convert, limit)
+    if column.kind == cols.MONEY:
+        return _money_converter(convert)
+    if column.kind in (cols.INTEGER, cols.DECIMAL):
+        return _number_converter(convert, is_integer=column.kind == cols.INTEGER)
+    if column.kind == cols.TEXT and column.field in _UNCACHED_FIELDS:
+        return _text_converter(convert, limit)
+    cache = _ConversionCache(convert)
+    if column.kind in (cols.LIST, cols.RISK):
+        # A list (risks, help measures) is copied, so that no two households share one.
+        return lambda raw: list(cache[raw])
+    return cache.__getitem__
+
+
+# Text fields whose values hardly repeat, so that keeping their conversions would only hold memory.
+_UNCACHED_FIELDS = frozenset({"name"})
+# An ID number as exports write it: nothing for to_id_number to change or reject.
+_PLAIN_ID_NUMBER = re.compile(r"[0-9]{17}[0-9X]")
+class _ConversionCache(dict):
+    """Converted cells by cell text: looking up a text not seen before converts it and keeps the outcome.
+
+    Only text cells and empty cells are kept. A number or a bool is converted each time, because
+    ``True``, ``1`` and ``1.0`` are one key in a dict but not one value (``to_text`` gives "TRUE"
+    and "1"). A rejected cell is not kept, so its error is raised again each time.
+    """
+
+    def __init__(self, convert: Callable):
+        super().__init__()
+        self.convert = convert
+
+    def __missing__(self, raw):
+        value = self.convert(raw)
+        if raw.__class__ is str or raw is None:
+            self[raw] = value
+        return value
+
+
+def _id_number_converter(convert: Callable) -> Callable:
+    match = _PLAIN_ID_NUMBER.fullmatch
+
+    def convert_id_number(raw):
+        if raw.__class__ is str and match(raw):
+            return raw
+        return convert(raw)
+    return convert_id_number
+
+
+def _date_converter(convert: Callable) -> Callable:
+    def convert_date(raw):
+        # YYYYMMDD in ASCII digits, the form of the national export; anything else takes the full path.
+        if raw.__class__ is str and len(raw) == 8 and raw.isascii() and raw.isdigit():
+            try:
+                return date(int(raw[:4]), int(raw[4:6]), int(raw[6:]))
+            except ValueError:
+                pass
+        return convert(raw)
+    return convert_date
+
+
+def _code_converter(convert: Callable, limit: int | None) -> Callable:
+    def convert_code(raw):
+        # ASCII digits only: to_code would return the cell unchanged.
+        if raw.__class__ is str and raw.isascii() and raw.isdigit() and (limit is None or len(raw) <= limit):
+            return raw
+        return convert(raw)
+    return convert_code
+
+
+def _money_converter(convert: Callable) -> Callable:
+    def convert_money(raw):
+        # A number cell within range: to_money's own steps for a float, without its checks.
+        if raw.__class__ is float and -1e12 < raw < 1e12:
+            return Decimal(repr(raw)).quantize(_CENT)
+        return convert(raw)
+    return convert_money
+
+
+def _number_converter(convert: Callable, *, is_integer: bool) -> Callable:
+    def convert_number(raw):
+        # A number cell: to_integer and to_decimal's own steps for a float.
+        if raw.__class__ is float:
+            if not is_integer:
+                return raw
+            if raw.is_integer():
+                return int(raw)
+        return convert(raw)
+    return convert_number
+
+
+def _text_converter(convert: Callable, limit: int | None) -> Callable:
+    def convert_text(raw):
+        if raw.__class__ is str:
+            value = raw.strip()
+            if limit is None or len(value) <= limit:
+                return value
+        return convert(raw)
+    return convert_text
+
+
+def parse_row(row_no: int, cells: list, header: HeaderMap) -> tuple[ParsedRow | None, list[Rejection]]:
+    """Convert one row cell by cell; return it, or None with every reason it cannot be stored."""
     width = len(header.headers)
     padded = list(cells) + [None] * (width - len(cells)) if len(cells) < width else cells
 
-    household, rejections = _household_fields(row_no, padded, header, cache)
-    member_fields = _level_fields(header, "member", cache)
-    member, member_rejections = _convert_fields(row_no, padded, header, member_fields,
-                                                cache.setdefault("member_cells", {}))
+    household, rejections = _convert_fields(row_no, padded, header, _level_fields(header, "household"))
+    member, member_rejections = _convert_fields(row_no, padded, header, _level_fields(header, "member"))
     values = {"household": household, "member": member}
     rejections.extend(member_rejections)
 
     rejections.extend(_required_rejections(row_no, values, header))
     division_code = values["household"].get("division_code")
-    if division_code is not None and not (len(division_code) == 12 and division_code.isdigit()):
+    if division_code is not None and not _is_division_code(division_code):
         index = header.fields["division_code"][0]
         rejections.append(Rejection(row_no, header.headers[index], division_code,
                                     _("The division code must have 12 digits; correct it and import again.")))
@@ -310,59 +501,28 @@ def parse_row(row_no: int, cells: list, header: HeaderMap,
 
     extra = {label: to_json_value(padded[index]) for index, label in header.unknown.items()
              if not _is_blank(padded[index])}
-    return ParsedRow(row_no, values["household"], values["member"], extra, list(cells)), []
+    return ParsedRow(row_no, values["household"], values["member"], extra, cells), []
 
 
-def _level_fields(header: HeaderMap, level: str, cache: dict) -> list[tuple[str, cols.Column, list[int]]]:
+def _level_fields(header: HeaderMap, level: str) -> list[tuple[str, cols.Column, list[int]]]:
     """Return the fields of a level ("household" or "member") with their columns and cell indexes."""
-    key = f"fields:{level}"
-    fields = cache.get(key)
-    if fields is None:
-        fields = cache[key] = [(name, cols.BY_FIELD[name], indexes) for name, indexes in header.fields.items()
-                               if cols.BY_FIELD[name].level == level]
-    return fields
+    return [(name, cols.BY_FIELD[name], indexes) for name, indexes in header.fields.items()
+            if cols.BY_FIELD[name].level == level]
 
 
-def _household_fields(row_no: int, cells: list, header: HeaderMap,
-                      cache: dict) -> tuple[dict, list[Rejection]]:
-    """Convert the household cells, or copy the outcome of a row with the very same household cells."""
-    fields = _level_fields(header, "household", cache)
-    indexes = cache.get("indexes")
-    if indexes is None:
-        indexes = cache["indexes"] = [index for _name, _column, indexes in fields for index in indexes]
-    key = tuple(map(cells.__getitem__, indexes))
-    types = tuple(map(type, key))
-    rows = cache.setdefault("rows", {})
-    known = rows.get(key)
-    # The cell types are compared too, since 1, 1.0 and True are equal keys in a dict.
-    if known is None or known[0] != types:
-        values, rejections = _convert_fields(row_no, cells, header, fields,
-                                             cache.setdefault("household_cells", {}))
-        rows[key] = known = (types, values, [(rejection.column, rejection.value, rejection.reason)
-                                             for rejection in rejections])
-    _types, values, reasons = known
-    copied = {name: list(value) if isinstance(value, list) else value for name, value in values.items()}
-    return copied, [Rejection(row_no, column, value, reason) for column, value, reason in reasons]
-
-
-def _convert_fields(row_no: int, cells: list, header: HeaderMap, fields: list,
-                    cache: dict | None = None) -> tuple[dict, list[Rejection]]:
+def _convert_fields(row_no: int, cells: list, header: HeaderMap,
+                    fields: list) -> tuple[dict, list[Rejection]]:
     """Convert the cells of ``fields``; a field with a rejected cell is left out of the values."""
     values: dict = {}
     rejections: list[Rejection] = []
     for field_name, column, indexes in fields:
         converted = [] if column.kind == cols.RISK else None
         is_valid = True
-        field_cache = cache.setdefault(field_name, {}) \
-            if cache is not None and field_name not in _UNCACHED_FIELDS else None
         for index in indexes:
             raw = cells[index]
             try:
-                if field_cache is None:
-                    value = _convert(column, raw)
-                    _check_length(column, value)
-                else:
-                    value = _convert_cached(column, raw, field_cache)
+                value = _convert(column, raw)
+                _check_length(column, value)
             except CellError as error:
                 rejections.append(Rejection(row_no, header.headers[index], cell_text(raw), str(error)))
                 is_valid = False
@@ -374,34 +534,6 @@ def _convert_fields(row_no: int, cells: list, header: HeaderMap, fields: list,
         if is_valid:
             values[field_name] = converted
     return values, rejections
-
-
-# Fields whose values hardly repeat, so that caching their conversions would only hold memory.
-_UNCACHED_FIELDS = frozenset({"name", "id_number", "birth_date"})
-
-
-def _convert_cached(column: cols.Column, raw, cache: dict):
-    """Convert and check one cell, or take the outcome of the same cell from ``cache``.
-
-    A text cell is its own key. Any other cell's key contains its type too, since ``1``, ``1.0``
-    and ``True`` are equal keys in a dict.
-    """
-    key = raw if type(raw) is str else (type(raw), raw)
-    outcome = cache.get(key, _MISSING)
-    if outcome is _MISSING:
-        try:
-            outcome = _convert(column, raw)
-            _check_length(column, outcome)
-        except CellError as error:
-            outcome = error
-        cache[key] = outcome
-    if isinstance(outcome, CellError):
-        raise outcome
-    # A list (risks, help measures) is copied, so that no two rows share one.
-    return list(outcome) if isinstance(outcome, list) else outcome
-
-
-_MISSING = object()
 
 
 def _check_length(column: cols.Column, value) -> None:
@@ -462,27 +594,36 @@ def parse_table(
 
     ``allowed_prefixes`` (division code prefixes) rejects rows outside an uploader's divisions.
     """
-    parsed = ParsedRegister(header=table.header, export_date=export_date(table.title_rows), households={})
+    header = table.header
+    parsed = ParsedRegister(header=header, export_date=export_date(table.title_rows), households={})
+    parser = _RowParser(header)
+    key_indexes = [header.fields[field_name][0] for field_name in cols.REQUIRED_FIELDS]
+    households = parsed.households
     rejected_rows_by_household: dict[str, list[int]] = {}
-    household_cache: dict = {}
     for row_no, cells in table.rows:
-        if all(_is_blank(value) for value in cells) or is_footer(cells, table.header):
+        # A row with a key value is neither blank nor a footer, so the whole row is tested only without one.
+        if _keys_blank(cells, key_indexes) and (all(_is_blank(value) for value in cells)
+                                                or is_footer(cells, header)):
             continue
         parsed.rows_read += 1
         if parsed.rows_read > max_rows:
             raise _too_many_rows(max_rows)
-        row, rejections = parse_row(row_no, cells, table.header, household_cache)
+        row, rejections = parser.parse(row_no, cells)
         if row is not None and allowed_prefixes is not None:
-            rejections = _scope_rejections(row, table.header, allowed_prefixes)
+            rejections = _scope_rejections(row, header, allowed_prefixes)
         if rejections:
             parsed.rejections.extend(rejections)
             parsed.rejected_cells[row_no] = list(cells)
-            household_no = _household_no_or_none(cells, table.header)
+            household_no = _household_no_or_none(cells, header)
             if household_no:
                 rejected_rows_by_household.setdefault(household_no, []).append(row_no)
         else:
-            parsed.households.setdefault(row.household["household_no"], []).append(row)
-        if progress is not None:
+            rows = households.get(row.household["household_no"])
+            if rows is None:
+                households[row.household["household_no"]] = [row]
+            else:
+                rows.append(row)
+        if progress is not None and parsed.rows_read % PROGRESS_ROWS == 0:
             progress("reading", row_no, table.total_rows)
     _reject_mixed_divisions(parsed)
     reject_households(parsed, {
@@ -491,6 +632,10 @@ def parse_table(
         for household_no, row_numbers in rejected_rows_by_household.items()
     })
     return parsed
+
+
+def _keys_blank(cells: list, indexes: list[int]) -> bool:
+    return all(index >= len(cells) or _is_blank(cells[index]) for index in indexes)
 
 
 def _household_no_or_none(cells: list, header: HeaderMap) -> str | None:
@@ -536,6 +681,8 @@ def _reject_mixed_divisions(parsed: ParsedRegister) -> None:
     header = parsed.header
     column = header.headers[header.fields["division_code"][0]]
     for household_no, rows in list(parsed.households.items()):
+        if _share_household(rows):
+            continue
         codes = sorted({row.household["division_code"] for row in rows})
         if len(codes) == 1:
             continue
@@ -551,9 +698,17 @@ def _reject_mixed_divisions(parsed: ParsedRegister) -> None:
 def household_values(rows: list[ParsedRow], header: HeaderMap) -> tuple[dict, list[str]]:
     """Return the household's columns from its first row, and the headers on which later rows differ."""
     first = rows[0].household
+    if _share_household(rows):
+        return first, []
     others = [row.household for row in rows[1:] if row.household != first]
     differing = []
     for field_name, value in first.items():
         if any(other.get(field_name) != value for other in others):
             differing.append(header.headers[header.fields[field_name][0]])
     return first, differing
+
+
+def _share_household(rows: list[ParsedRow]) -> bool:
+    """Return whether every row holds the same household dict, converted once from equal cells."""
+    first = rows[0].household
+    return all(row.household is first for row in rows)

@@ -8,6 +8,7 @@ some counties.
 """
 
 import hashlib
+import itertools
 import logging
 import os
 from collections import defaultdict
@@ -17,14 +18,14 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from fieldapp.audit import services as audit
 from fieldapp.db_types import utcnow
 from fieldapp.errors import ImportRejected
 from fieldapp.extensions import db
-from fieldapp.register import columns, parsing, reader, report
+from fieldapp.register import bulk_insert, columns, parsing, reader, report
 from fieldapp.register.models import Household, Member, RegisterImport
 from fieldapp.register.parsing import ParsedRegister, ParsedRow, Rejection
 
@@ -37,6 +38,8 @@ MESSAGE_REJECTIONS = 50
 STORED_REJECTIONS = 1000
 # Household numbers per IN (...) list when loading existing households.
 LOAD_CHUNK = 500
+# Households between two "writing" progress calls.
+WRITE_PROGRESS_HOUSEHOLDS = 1000
 
 
 @dataclass
@@ -70,8 +73,9 @@ def import_register(
     limits the households an uploader may write to their own divisions. ``register_import`` is
     the job record of an upload; without one a new record is added.
 
-    ``progress(stage, done, total)`` is called with stage "reading" per row, "read" once when
-    every row is checked and nothing is written yet, and "writing" per household.
+    ``progress(stage, done, total)`` is called with stage "reading" every few hundred rows, "read"
+    once when every row is checked and nothing is written yet, and "writing" every thousand
+    households and after the last.
     """
     table = reader.open_table(path, header_aliases())
     parsed = parsing.parse_table(
@@ -206,15 +210,13 @@ def _write(
                   "were kept.", household_no=number, rows=", ".join(str(row.row) for row in rows),
                   columns=", ".join(differing))
             )
-        values = _with_derived_codes(values)
         household = existing.get(number)
         if household is None:
-            new_values = {**values, "is_demo": is_demo, "register_import_id": register_import.id}
-            new_households.append((new_values, rows))
+            new_households.append((values, rows))
             counts.households_added += 1
             counts.members_added += len(rows)
         else:
-            changed = _assign(household, values)
+            changed = _assign(household, _with_derived_codes(values))
             changed = _sync_members(household, rows, parsed, counts) or changed
             if changed:
                 household.updated_at = now
@@ -222,10 +224,10 @@ def _write(
                 counts.households_updated += 1
             else:
                 counts.households_unchanged += 1
-        if progress is not None:
+        if progress is not None and (done % WRITE_PROGRESS_HOUSEHOLDS == 0 or done == total):
             progress("writing", done, total)
     db.session.flush()
-    _insert_households(new_households)
+    _insert_households(new_households, is_demo=is_demo, register_import_id=register_import.id)
     return counts
 
 
@@ -237,32 +239,39 @@ def _with_derived_codes(values: dict) -> dict:
     return values
 
 
-def _insert_households(new_households: list[tuple[dict, list[ParsedRow]]]) -> None:
-    """Insert new households and their members with two multi-row INSERTs.
+def _insert_households(new_households: list[tuple[dict, list[ParsedRow]]], *, is_demo: bool,
+                       register_import_id: int) -> None:
+    """Insert new households and their members, column by column with ``bulk_insert``.
 
-    The unit of work would insert them one object at a time, which took most of an import's
-    time. Every household dict has the same keys, because they come from the same header.
+    The unit of work would insert them one object at a time, and a Core ``insert()`` executemany
+    builds and processes a parameter dict per row. Every household dict has the same keys, and so
+    has every member dict, because they come from the same header.
     """
     if not new_households:
         return
-    # Core statements on the tables: the ORM's bulk insert would prepare every row again.
     households, members = Household.__table__, Member.__table__
-    db.session.execute(insert(households), [values for values, _rows in new_households])
-    # The new ids are read back by household number, which is unique within a world. An INSERT ...
-    # RETURNING of many rows took psycopg seconds to convert for every thousand households.
-    first = new_households[0][0]
-    ids_by_number = dict(db.session.execute(
-        select(households.c.household_no, households.c.id)
-        .where(households.c.register_import_id == first["register_import_id"],
-               households.c.is_demo == first["is_demo"])
-    ).all())
-    member_values = [
-        {**row.member, "extra": dict(row.extra), "position": position, "source_row": row.row,
-         "household_id": ids_by_number[values["household_no"]]}
-        for values, rows in new_households
-        for position, row in enumerate(rows)
-    ]
-    db.session.execute(insert(members), member_values)
+    ids = bulk_insert.reserve_ids(households, len(new_households))
+    columns = {name: [values[name] for values, _rows in new_households] for name in new_households[0][0]}
+    codes = columns["division_code"]
+    columns["county_code"] = [code[:6] + "000000" for code in codes]
+    columns["township_code"] = [code[:9] + "000" for code in codes]
+    columns["id"] = ids
+    bulk_insert.insert_columns(households, columns,
+                               {"is_demo": is_demo, "register_import_id": register_import_id})
+
+    member_rows: list[ParsedRow] = []
+    positions: list[int] = []
+    household_ids: list[int] = []
+    for household_id, (_values, rows) in zip(ids, new_households, strict=True):
+        member_rows.extend(rows)
+        positions.extend(range(len(rows)))
+        household_ids.extend(itertools.repeat(household_id, len(rows)))
+    columns = {name: [row.member[name] for row in member_rows] for name in member_rows[0].member}
+    columns["extra"] = [row.extra for row in member_rows]
+    columns["position"] = positions
+    columns["source_row"] = [row.row for row in member_rows]
+    columns["household_id"] = household_ids
+    bulk_insert.insert_columns(members, columns)
 
 
 def _assign(record, values: dict) -> bool:

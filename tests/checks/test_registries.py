@@ -6,6 +6,7 @@ import pytest
 from flask_babel import force_locale
 from sqlalchemy import select
 
+from fieldapp import idnumbers
 from fieldapp.audit.models import AuditRecord
 from fieldapp.checks import registries
 from fieldapp.checks.models import RegistryBatch, RegistryRecord
@@ -193,3 +194,27 @@ def test_delete_batch(ctx, tmp_path):
     assert db.session.scalars(select(RegistryBatch)).all() == []
     assert db.session.scalars(select(RegistryRecord)).all() == []
     assert registries.current_batches(False) == {}
+
+
+def test_details_summary_fingerprint(ctx, tmp_path):
+    other_id = factories.id_number("19900101", 12)
+    rows = [
+        ["序号", "姓名", "证件号码", "坐落地址", "建筑面积(平方米)", "共有人证件号码", "备注"],
+        [1.0, " 张三 ", ID, " 县城小区1号 ", 86.5, other_id, "  "],
+        [2.0, "李四", ID_X, "县城小区2号", 120.0],
+        [3.0, "王五", f" {ID.replace('1', '１')} ", "", 75.25, None, "已出售"],
+    ]
+    batch = registries.import_registry(write_xlsx(tmp_path / "房产.xlsx", rows), "房产")
+    stored = records(batch)
+
+    assert [record.name for record in stored] == ["张三", "李四", "王五"]
+    assert [record.id_number for record in stored] == [ID, ID_X, ID]
+    assert stored[0].details == {"序号": 1, "坐落地址": "县城小区1号", "建筑面积(平方米)": 86.5,
+                                 "共有人证件号码": other_id}
+    assert stored[1].details == {"序号": 2, "坐落地址": "县城小区2号", "建筑面积(平方米)": 120}
+    assert stored[2].details == {"序号": 3, "建筑面积(平方米)": 75.25, "备注": "已出售"}
+    assert stored[0].summary == f"县城小区1号 86.5 {idnumbers.mask(other_id)}"
+    for record in stored:
+        assert record.summary == registries.summarize(record.details)
+        assert record.fingerprint == registries.fingerprint("房产", record.id_number, record.details)
+    assert stored[0].fingerprint != stored[2].fingerprint
