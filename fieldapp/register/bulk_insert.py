@@ -10,6 +10,7 @@ would, because neither path applies SQLAlchemy's defaults.
 """
 
 import itertools
+import json
 from collections.abc import Iterator, Sequence
 
 from sqlalchemy import JSON, Table, func, select, text
@@ -20,6 +21,10 @@ from fieldapp.extensions import db
 EXECUTEMANY_CHUNK = 50_000
 # The JSON text of an empty object, the ``extra`` of most members.
 _EMPTY_OBJECT = "{}"
+# One encoder for every value: ``json.dumps`` with arguments builds a new encoder per call, and
+# Chinese text written as UTF-8 instead of ``\uXXXX`` escapes is shorter and quicker to write.
+# Values read back are the same either way.
+_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def insert_columns(table: Table, columns: dict[str, Sequence], constants: dict | None = None) -> None:
@@ -111,6 +116,6 @@ def _processed(table: Table, dialect, name: str, values: Sequence) -> Sequence:
     if process is None:
         return values
     if isinstance(column_type, JSON):
-        return [_EMPTY_OBJECT if value.__class__ is dict and not value else process(value)
-                for value in values]
+        encode = _JSON_ENCODER.encode
+        return [_EMPTY_OBJECT if value.__class__ is dict and not value else encode(value) for value in values]
     return list(map(process, values))
