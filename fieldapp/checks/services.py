@@ -1,13 +1,15 @@
 """Running the data checks and cross-checks, and keeping the suspected-problem list in step with the data.
 
-Each enabled rule is one query. Its hits are compared with the stored problems of
-the households in scope and written with a few set-based statements. New problems
+Each enabled rule is one query. Its hits, with their problem keys and detail texts,
+are collected by key, then compared with the stored problems of the households in
+scope and written with a few set-based statements (``problem_store``). New problems
 are inserted, unchanged ones touched, changed or returning ones updated, and open
 ones no longer found are resolved by the data.
 """
 
 import json
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -17,15 +19,29 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Text, bindparam, cast, exists, false, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    Text,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+)
 
 from fieldapp.audit.services import record
 from fieldapp.checks import registries
 from fieldapp.checks import settings as check_settings
-from fieldapp.checks.bulk import insert_rows
 from fieldapp.checks.models import CheckRun, SuspectedProblem
+from fieldapp.checks.problem_store import store_hits
 from fieldapp.checks.rules import RULES, Rule, RunContext, ordered_rules, rule_name
-from fieldapp.checks.rules.base import KEY_COLUMNS
+from fieldapp.checks.rules.base import KEY_COLUMNS, json_text
 from fieldapp.checks.rules.cross_checks import is_certificate
 from fieldapp.db_types import utcnow
 from fieldapp.divisions.models import Division, code_prefix
@@ -41,11 +57,6 @@ __all__ = ["RULES", "CheckRunSummary", "division_prefixes_for", "problem_detail"
 Progress = Callable[[str, int, int], None]
 SAVING_STEP = "saving"
 
-# Ids per IN (...) list in the bulk updates; below the bind parameter limits of SQLite and PostgreSQL.
-ID_CHUNK = 5000
-
-_TABLE = SuspectedProblem.__table__
-
 
 @dataclass
 class CheckRunSummary:
@@ -60,31 +71,17 @@ class CheckRunSummary:
     check_run_id: int | None = None
 
 
-@dataclass
-class _Hit:
-    rule: Rule
-    household_id: int
-    member_id: int | None
-    registry_record_id: int | None
-    values: dict
-
-    @property
-    def values_json(self) -> str:
-        """The values as the JSON text the JSON column stores."""
-        return json.dumps(self.values)
-
-
 class _Details:
     """Detail texts by rule and values: hits with equal values share one translated text."""
 
     def __init__(self):
         self.texts: dict[tuple[str, str], str] = {}
 
-    def __call__(self, hit: _Hit) -> str:
-        key = (hit.rule.id, hit.values_json)
+    def __call__(self, rule: Rule, values: dict, values_json: str) -> str:
+        key = (rule.id, values_json)
         text = self.texts.get(key)
         if text is None:
-            text = self.texts[key] = hit.rule.describe(hit.values)
+            text = self.texts[key] = rule.describe(values)
         return text
 
 
@@ -124,13 +121,15 @@ def run_checks(*, is_demo: bool = False, division_prefixes: list[str] | None = N
     rules = [rule for rule in ordered_rules() if settings.is_enabled(rule.id)]
     switched_off = [rule_id for rule_id in RULES if not settings.is_enabled(rule_id)]
 
-    hits = _find_hits(rules, context, progress)
+    # The stored detail is written in the default locale, so it does not depend on who ran the checks.
+    # ``problem_detail`` renders it again in the reader's locale.
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        hits = _find_hits(rules, context, progress)
     summary = CheckRunSummary(by_rule={rule.id: 0 for rule in rules}, reference_date=settings.reference_date)
-    for hit in hits.values():
-        summary.by_rule[hit.rule.id] += 1
+    summary.by_rule.update(Counter(hit[1] for hit in hits.values()))
     if progress is not None:
         progress(SAVING_STEP, len(rules), len(rules) + 1)
-    _save_problems(hits, rules, switched_off, context.scope, summary)
+    _save_problems(list(hits.values()), rules, switched_off, context.scope, summary)
 
     check_run = _record_run(check_run, summary, is_demo=is_demo, division_prefixes=division_prefixes,
                             source=source, user=user, steps=len(rules) + 1)
@@ -168,6 +167,11 @@ def scope_clause(is_demo: bool, division_prefixes: list[str] | None) -> ColumnEl
 
 
 def _has_certificates(scope: ColumnElement[bool]) -> bool:
+    # Most registers have no 20-character number at all. The length alone is read from the ID number
+    # index, a far smaller scan than the members' rows.
+    twenty = select(Member.id_number).where(func.length(Member.id_number) == 20)
+    if not db.session.execute(select(exists(twenty))).scalar_one():
+        return False
     holders = (
         select(Member.id).join(Household, Member.household_id == Household.id).where(scope, is_certificate())
     )
@@ -183,101 +187,105 @@ def _json_value(value):
     return value
 
 
-def _find_hits(rules: list[Rule], context: RunContext, progress: Progress | None) -> dict[str, _Hit]:
-    """Run each rule's query and return its hits by problem key."""
-    hits: dict[str, _Hit] = {}
+def _find_hits(rules: list[Rule], context: RunContext, progress: Progress | None) -> dict[str, tuple]:
+    """Run each rule's query and return its hits by problem key, as rows of ``problem_store.HIT_COLUMNS``.
+
+    A later hit with the key of an earlier one replaces it.
+    """
+    hits: dict[str, tuple] = {}
+    details = _Details()
+    shared_done = set()
     for done, rule in enumerate(rules):
         if progress is not None:
             progress(rule.id, done, len(rules) + 1)
-        # Run on the connection: the rows hold plain values, so the ORM's row handling would only cost time.
-        result = db.session.connection().execute(rule.query(context))
-        names = list(result.keys())
-        household, member = names.index("household_id"), names.index("member_id")
-        record = names.index("registry_record_id") if "registry_record_id" in names else None
-        evidence = names.index("evidence_key") if "evidence_key" in names else None
-        values = [(index, name) for index, name in enumerate(names) if name not in KEY_COLUMNS]
-        for row in result:
-            key = rule.key(row[household], row[member], row[evidence] if evidence is not None else None)
-            hits[key] = _Hit(rule, row[household], row[member], row[record] if record is not None else None,
-                             {name: _json_value(row[index]) for index, name in values})
+        if rule.shared_query is not None:
+            if rule.shared_query in shared_done:
+                continue
+            shared_done.add(rule.shared_query)
+            group = [other for other in rules if other.shared_query is rule.shared_query]
+            hits.update(_sql_hits(group, rule.shared_query(context, group)))
+        elif rule.describe_sql is not None:
+            hits.update(_sql_hits([rule], rule.query(context)))
+        else:
+            hits.update(_python_hits(rule, context, details))
     return hits
 
 
-def _save_problems(hits: dict[str, _Hit], rules: list[Rule], switched_off: list[str],
-                   scope: ColumnElement[bool], summary: CheckRunSummary) -> None:
-    """Compare the hits with the stored problems in scope and write the difference.
+def _python_hits(rule: Rule, context: RunContext, details: _Details) -> dict[str, tuple]:
+    # Run on the connection: the rows hold plain values, so the ORM's row handling would only cost time.
+    result = db.session.connection().execute(rule.query(context))
+    names = list(result.keys())
+    household, member = names.index("household_id"), names.index("member_id")
+    record = names.index("registry_record_id") if "registry_record_id" in names else None
+    evidence = names.index("evidence_key") if "evidence_key" in names else None
+    values_at = [(index, name) for index, name in enumerate(names) if name not in KEY_COLUMNS]
+    hits = {}
+    for row in result:
+        key = rule.key(row[household], row[member], row[evidence] if evidence is not None else None)
+        values = {name: _json_value(row[index]) for index, name in values_at}
+        values_json = json.dumps(values)
+        record_id = row[record] if record is not None else None
+        detail = details(rule, values, values_json)
+        hits[key] = (key, rule.id, rule.severity, row[household], row[member], record_id, detail, values_json)
+    return hits
 
-    The stored detail is written in the default locale, so it does not depend on who
-    ran the checks. ``problem_detail`` renders it again in the reader's locale.
+
+def _sql_hits(rules: list[Rule], query: Select) -> dict[str, tuple]:
+    """Return the hits of ``query`` with the key, detail and values JSON built by the database.
+
+    The query finds the hits of ``rules``. With more than one rule, each row names its rule in ``rule_id``.
     """
-    now = utcnow()
-    # The stored values are compared as the JSON text they were written as, which saves decoding them.
-    existing = db.session.connection().execute(
-        select(SuspectedProblem.id, SuspectedProblem.key, SuspectedProblem.status, SuspectedProblem.severity,
-               SuspectedProblem.registry_record_id, cast(SuspectedProblem.detail_values, Text))
-        .join(Household, SuspectedProblem.household_id == Household.id)
-        .where(scope, SuspectedProblem.rule_id.in_([rule.id for rule in rules] + switched_off))
-    ).all()
-    switched_off_ids = set(switched_off)
-    resolved, disabled, changed = [], [], []
-    # Problems of a rule switched back on that no longer hold: resolved, but not counted as just resolved.
-    settled = []
-    seen: set[str] = set()
-    details = _Details()
-    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        for problem_id, key, status, severity, registry_record_id, values_text in existing:
-            seen.add(key)
-            if key.split(":", 1)[0] in switched_off_ids:
-                if status == "open":
-                    disabled.append(problem_id)
-                continue
-            hit = hits.get(key)
-            if hit is None:
-                if status == "open":
-                    resolved.append(problem_id)
-                elif status == "rule_disabled":
-                    settled.append(problem_id)
-                continue
-            if status != "open":
-                summary.opened += 1
-                summary.reopened += 1
-                changed.append(_changed_row(problem_id, hit, now, details))
-            elif (severity, registry_record_id, values_text) != (hit.rule.severity, hit.registry_record_id,
-                                                                 hit.values_json):
-                summary.kept += 1
-                summary.updated += 1
-                changed.append(_changed_row(problem_id, hit, now, details))
-            else:
-                summary.kept += 1
-        new_rows = [_new_row(key, hit, now, details) for key, hit in hits.items() if key not in seen]
-
-    summary.opened += len(new_rows)
-    summary.resolved = len(resolved)
-    summary.disabled = len(disabled)
-    _update_by_ids(resolved, status="resolved_by_data", resolved_at=now)
-    # Every problem still open in scope was found again (or just reopened), so one statement touches them
-    # all. It skips those already touched today, so that a re-run the same day rewrites no rows: rewriting
-    # every row took seconds on PostgreSQL for 80,000 problems.
-    db.session.execute(
-        update(_TABLE)
-        .where(_TABLE.c.status == "open", _TABLE.c.rule_id.in_([rule.id for rule in rules]),
-               _TABLE.c.last_seen_at < _start_of_day(now),
-               _TABLE.c.household_id.in_(select(Household.id).where(scope)))
-        .values(last_seen_at=now)
+    columns = query.subquery().c
+    if "rule_id" in columns:
+        rule_id = columns.rule_id
+        severity = case({rule.id: rule.severity for rule in rules}, value=rule_id, else_=0)
+        detail = case(*((rule_id == rule.id, rule.describe_sql(columns)) for rule in rules), else_="")
+    else:
+        [rule] = rules
+        rule_id, severity = literal(rule.id, Text), literal(rule.severity, Integer)
+        detail = rule.describe_sql(columns)
+    values = [column for column in columns if column.key not in KEY_COLUMNS]
+    stmt = select(
+        _key_sql(rule_id, columns),
+        rule_id,
+        severity,
+        columns.household_id,
+        columns.member_id,
+        columns.registry_record_id if "registry_record_id" in columns else null().cast(Integer),
+        detail,
+        json_text(*(part for column in values for part in (literal(column.key, Text), column))),
     )
-    _update_by_ids(disabled, status="rule_disabled", resolved_at=now)
-    _update_by_ids(settled, status="resolved_by_data")
-    if changed:
-        db.session.execute(
-            update(_TABLE).where(_TABLE.c.id == bindparam("problem_id")).values(
-                status="open", resolved_at=None, severity=bindparam("new_severity"),
-                registry_record_id=bindparam("new_registry_record_id"), detail=bindparam("new_detail"),
-                detail_values=bindparam("new_detail_values", type_=_TABLE.c.detail_values.type),
-                last_seen_at=bindparam("new_last_seen_at", type_=_TABLE.c.last_seen_at.type),
-            ),
-            changed,
-        )
-    insert_rows(_TABLE, new_rows)
+    # The rows are already in the order of HIT_COLUMNS.
+    return {row[0]: tuple(row) for row in db.session.connection().execute(stmt)}
+
+
+def _key_sql(rule_id: ColumnElement[str], columns) -> ColumnElement[str]:
+    """``Rule.key`` in SQL, over the columns of the rule's query."""
+    key = (
+        rule_id
+        .concat(":")
+        .concat(cast(columns.household_id, Text))
+        .concat(":")
+        .concat(func.coalesce(cast(columns.member_id, Text), ""))
+    )
+    if "evidence_key" not in columns:
+        return key
+    evidence = columns.evidence_key
+    return key.concat(case((evidence != "", literal(":", Text).concat(evidence)), else_=""))
+
+
+def _save_problems(hits: list[tuple], rules: list[Rule], switched_off: list[str],
+                   scope: ColumnElement[bool], summary: CheckRunSummary) -> None:
+    """Compare the hits with the stored problems in scope and write the difference."""
+    now = utcnow()
+    counts = store_hits(hits, rule_ids=[rule.id for rule in rules], switched_off=switched_off, scope=scope,
+                        now=now, start_of_day=_start_of_day(now))
+    summary.opened = counts.inserted + counts.reopened
+    summary.reopened = counts.reopened
+    summary.kept = len(hits) - summary.opened
+    summary.updated = counts.updated
+    summary.resolved = counts.resolved
+    summary.disabled = counts.disabled
     _expire_loaded_problems()
 
 
@@ -285,39 +293,6 @@ def _start_of_day(now: datetime) -> datetime:
     """Midnight of ``now``'s day in the display time zone, as a UTC time."""
     local = now.astimezone(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"]))
     return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
-
-
-def _changed_row(problem_id: int, hit: _Hit, now, details: _Details) -> dict:
-    return {
-        "problem_id": problem_id,
-        "new_severity": hit.rule.severity,
-        "new_registry_record_id": hit.registry_record_id,
-        "new_detail": details(hit),
-        "new_detail_values": hit.values,
-        "new_last_seen_at": now,
-    }
-
-
-def _new_row(key: str, hit: _Hit, now, details: _Details) -> dict:
-    return {
-        "key": key,
-        "rule_id": hit.rule.id,
-        "severity": hit.rule.severity,
-        "household_id": hit.household_id,
-        "member_id": hit.member_id,
-        "registry_record_id": hit.registry_record_id,
-        "detail": details(hit),
-        "detail_values": hit.values,
-        "status": "open",
-        "first_seen_at": now,
-        "last_seen_at": now,
-    }
-
-
-def _update_by_ids(ids: list[int], **values) -> None:
-    for start in range(0, len(ids), ID_CHUNK):
-        chunk = ids[start:start + ID_CHUNK]
-        db.session.execute(update(_TABLE).where(_TABLE.c.id.in_(chunk)).values(**values))
 
 
 def _expire_loaded_problems() -> None:

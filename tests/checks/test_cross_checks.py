@@ -6,7 +6,9 @@ import pytest
 from flask_babel import force_locale
 
 from fieldapp.checks import registries
-from fieldapp.checks.services import problem_detail, run_checks
+from fieldapp.checks import settings as check_settings
+from fieldapp.checks.rules import RULES, RunContext
+from fieldapp.checks.services import problem_detail, run_checks, scope_clause
 from fieldapp.extensions import db
 from tests.checks.builders import vehicle_file, write_xlsx
 from tests.checks.support import hits, problems
@@ -194,3 +196,57 @@ def test_cross_check_scope(ctx, make, tmp_path):
     registries.import_registry(vehicle_file(tmp_path / "车辆.xlsx", owners), "车辆")
     run_checks(division_prefixes=[make.LAODIAN[:9]])
     assert hits("cross_vehicle") == [(inside.household_id, inside.id)]
+
+
+def test_stored_detail_matches_describe(app, ctx, make, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "BABEL_DEFAULT_LOCALE", "zh_CN")
+    household = make.household(members=4)
+    vehicle_owner, renamed, dibao_listed, custom_listed = household.members
+    dibao_listed.receives_dibao = False
+    db.session.flush()
+    registries.import_registry(vehicle_file(tmp_path / "车辆.xlsx", [
+        (vehicle_owner.name, vehicle_owner.id_number), ("别人", renamed.id_number)]), "车辆")
+    dibao_row = ["别人", dibao_listed.id_number, "农村低保", 520, "2024-01-01"]
+    import_rows(tmp_path, "低保", DIBAO_HEADERS, [dibao_row])
+    import_rows(tmp_path, "企业职工养老保险", ["姓名", "证件号码", "参保单位"],
+                [[custom_listed.name, custom_listed.id_number, ""]], custom=True)
+
+    run_checks()
+
+    stored = {problem.rule_id: problem for problem in problems() if problem.rule_id.startswith("cross_")}
+    assert set(stored) == {"cross_vehicle", "cross_dibao_registry_only", "cross_custom"}
+    assert len(problems("cross_vehicle")) == 2
+    with force_locale("zh_CN"):
+        for problem in problems():
+            assert problem.detail == RULES[problem.rule_id].describe(problem.detail_values)
+    renamed_problem = next(p for p in problems("cross_vehicle") if p.member_id == renamed.id)
+    assert renamed_problem.detail == "车辆: 鲁M12346 小型轿车 2023-05-11。部门比对数据中的姓名与台账不一致。"
+    assert stored["cross_dibao_registry_only"].detail == (
+        "低保: 农村低保 520 2024-01-01。部门比对数据中的姓名与台账不一致。。台账未登记该家庭成员享受低保。")
+    assert stored["cross_custom"].detail == "企业职工养老保险"
+
+
+def test_shared_query_finds_each_rule_hits(ctx, make, tmp_path):
+    household = make.household(members=3)
+    owner, listed, dibao = household.members
+    dibao.receives_dibao = True
+    db.session.flush()
+    registries.import_registry(vehicle_file(tmp_path / "车辆.xlsx", [(owner.name, owner.id_number)]), "车辆")
+    for kind, (headers, details, _, _) in KIND_FILES.items():
+        import_rows(tmp_path, kind, headers, [[listed.name, listed.id_number, *details]])
+    import_rows(tmp_path, "低保", DIBAO_HEADERS, [[m.name, m.id_number, "农村低保", 520, "2024-01-01"]
+                                                for m in (owner, dibao)])
+    context = RunContext(scope=scope_clause(False, None), is_demo=False, settings=check_settings.load(False),
+                         batches=registries.current_batches(False))
+    rules = [rule for rule in RULES.values() if rule.shared_query is not None]
+
+    shared = db.session.execute(rules[0].shared_query(context, rules)).mappings().all()
+
+    for rule in rules:
+        alone = db.session.execute(rule.query(context)).mappings().all()
+        assert sorted((row["member_id"], row["registry_record_id"]) for row in alone) == sorted(
+            (row["member_id"], row["registry_record_id"]) for row in shared if row["rule_id"] == rule.id)
+    assert {row["rule_id"] for row in shared} == {
+        "cross_vehicle", "cross_housing", "cross_business", "cross_payroll", "cross_deceased",
+        "cross_dibao_registry_only",
+    }

@@ -4,10 +4,11 @@ from datetime import date
 
 import pytest
 from flask_babel import force_locale
-from sqlalchemy import select
+from sqlalchemy import Text, literal, select
 
 from fieldapp.checks.models import SuspectedProblem
 from fieldapp.checks.rules import RULES, rule_name
+from fieldapp.checks.rules.base import sql_format
 from fieldapp.checks.services import problem_detail, run_checks
 from fieldapp.extensions import db
 
@@ -198,3 +199,18 @@ def test_rule_registry_entries(ctx):
 
 def test_rule_name_of_unknown_rule(ctx):
     assert rule_name("no_such_rule") == "no_such_rule"
+
+
+def test_sql_format_builds_message(ctx):
+    def render(kind, summary):
+        return f"{kind}: {summary}. Checked."
+
+    text = sql_format(render, kind=literal("车辆", Text), summary=literal("鲁M12345", Text))
+
+    assert db.session.execute(select(text)).scalar_one() == "车辆: 鲁M12345. Checked."
+
+
+def test_sql_format_rejects_unused_value(ctx):
+    with pytest.raises(ValueError, match="does not use each"):
+        sql_format(lambda kind, summary: f"{kind} only", kind=literal("车辆", Text),
+                   summary=literal("", Text))

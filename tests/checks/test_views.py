@@ -9,7 +9,9 @@ from sqlalchemy import select
 
 from fieldapp.audit.models import AuditRecord
 from fieldapp.checks import registries
+from fieldapp.checks import settings as check_settings
 from fieldapp.checks.models import CheckRun, RegistryBatch, RegistryRecord, SuspectedProblem
+from fieldapp.checks.rules import RULES
 from fieldapp.checks.services import run_checks
 from fieldapp.extensions import db
 from tests.checks.builders import vehicle_file, write_xlsx
@@ -206,6 +208,27 @@ def test_household_page_lists_problems(en_client, make, tmp_path):
     text = en_client.get(f"/register/households/{household.id}").get_data(as_text=True)
     assert "Owns a vehicle" in text
     assert "车辆: 鲁M12345 小型轿车 2023-05-11" in text
+
+
+def test_household_page_names_switched_off_rule(en_client, make):
+    household = make.household(members=2)
+    household.members[0].birth_date = date(1979, 5, 5)
+    household.members[1].birth_date = date(1979, 5, 5)
+    db.session.flush()
+    run_checks()
+    household.members[1].birth_date = date(1980, 1, 1)
+    db.session.flush()
+    run_checks()
+    check_settings.save({}, set(RULES) - {"id_birth_date_mismatch"}, list(RULES), is_demo=False, user=None)
+    run_checks()
+    statuses = sorted(problem.status for problem in problems("id_birth_date_mismatch"))
+    assert statuses == ["resolved_by_data", "rule_disabled"]
+
+    login(en_client, make.user("admin", [make.YANGXIN]))
+    text = en_client.get(f"/register/households/{household.id}").get_data(as_text=True)
+
+    assert text.count("Rule switched off") == 1
+    assert text.count("Resolved by newer data") == 1
 
 
 def test_settings_page(en_client, make):

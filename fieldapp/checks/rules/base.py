@@ -7,19 +7,35 @@ It returns a ``select`` with the columns ``household_id`` and ``member_id``,
 which is NULL for a rule about the whole household. A cross-check adds
 ``registry_record_id`` and ``evidence_key`` (the registry row's fingerprint).
 Any further labelled columns are the values that ``Rule.describe`` turns into
-the readable detail. The queries use only functions that SQLite and PostgreSQL
+the readable detail. A rule with many hits can also give ``Rule.describe_sql``,
+which builds the same detail in SQL, so the run handles its rows without Python
+work per row. The queries use only functions that SQLite and PostgreSQL
 share (``substr``, ``length``, ``ltrim``, ``replace``, ``CAST``, ``CASE``, ``EXTRACT``),
-and ``date_digits``, which is compiled for each of them.
+and ``date_digits`` and ``json_text``, which are compiled for each of them.
 """
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Integer, Select, String, Text, case, cast, extract, func, or_, select
+from sqlalchemy import (
+    ColumnCollection,
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    Text,
+    case,
+    cast,
+    extract,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -31,8 +47,8 @@ LOW, MEDIUM, HIGH = 1, 2, 3
 
 DIGITS = "0123456789"
 
-# Columns of a rule's row that are not detail values.
-KEY_COLUMNS = ("household_id", "member_id", "registry_record_id", "evidence_key")
+# Columns of a rule's row that are not detail values. ``rule_id`` is in the rows of a ``Rule.shared_query``.
+KEY_COLUMNS = ("household_id", "member_id", "registry_record_id", "evidence_key", "rule_id")
 
 
 @dataclass(frozen=True)
@@ -59,6 +75,13 @@ class Rule:
     family: str  # groups the rules on the settings and summary pages; a key of FAMILIES
     thresholds: tuple[str, ...] = ()  # names of the settings the rule reads
     registry_kind: str | None = None  # the registry a cross-check reads; "" for every custom kind
+    # The text ``describe`` returns, built in SQL from the columns of the rule's query, in the current
+    # locale. The values are then stored as the JSON ``json_text`` builds instead of Python's.
+    describe_sql: Callable[[ColumnCollection], ColumnElement[str]] | None = None
+    # A query that finds the hits of several rules in one pass, given the enabled ones among them, with
+    # their id in a column ``rule_id``. The rules that give the same function run together, in the step
+    # of the first of them, and need ``describe_sql``. ``query`` still finds one rule's hits alone.
+    shared_query: Callable[[RunContext, Sequence["Rule"]], Select] | None = None
 
     def key(self, household_id: int, member_id: int | None, evidence: str | None = None) -> str:
         """Return the problem's identity across runs: ``rule_id:household_id:member_id[:evidence]``."""
@@ -147,6 +170,45 @@ def _date_digits_sqlite(element, compiler, **kw):
 @compiles(date_digits, "postgresql")
 def _date_digits_postgresql(element, compiler, **kw):
     return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYYMMDD')"
+
+
+class json_text(FunctionElement):  # noqa: N801  (named like the SQL functions it stands for)
+    """A JSON object as text, from alternating names and values: ``json_text("a", column_a, ...)``."""
+
+    type = Text()
+    inherit_cache = True
+
+
+@compiles(json_text, "sqlite")
+def _json_text_sqlite(element, compiler, **kw):
+    return f"json_object({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(json_text, "postgresql")
+def _json_text_postgresql(element, compiler, **kw):
+    return f"CAST(json_build_object({compiler.process(element.clauses, **kw)}) AS TEXT)"
+
+
+# Marks a value's place in a message rendered for ``sql_format``: the ASCII unit separator.
+_PLACEHOLDER = "\x1f"
+
+
+def sql_format(render: Callable[..., str], **values: ColumnElement) -> ColumnElement[str]:
+    """Build in SQL the text that ``render(**values)`` returns, each value being an SQL text expression.
+
+    ``render`` is called once, in the current locale, with a marker in place of each
+    value, and the message it returns is cut at the markers: ``sql_format(lambda
+    evidence: _("%(evidence)s. ...", evidence=evidence), evidence=column)``.
+    """
+    pieces = render(**{name: f"{_PLACEHOLDER}{name}{_PLACEHOLDER}" for name in values}).split(_PLACEHOLDER)
+    if sorted(pieces[1::2]) != sorted(values):
+        raise ValueError(f"message {pieces!r} does not use each of {sorted(values)} once")
+    parts = [values[piece] if index % 2 else literal(piece, Text) for index, piece in enumerate(pieces)
+             if index % 2 or piece]
+    text = parts[0]
+    for part in parts[1:]:
+        text = text.concat(part)
+    return text
 
 
 def list_contains(column, value: str) -> ColumnElement[bool]:

@@ -7,9 +7,12 @@ plain equality. A disability certificate number is matched by its first 18
 characters, the holder's ID number.
 """
 
+from collections.abc import Callable, Sequence
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
+    ColumnCollection,
     ColumnElement,
     Integer,
     Select,
@@ -35,7 +38,7 @@ from fieldapp.checks.models import (
     RegistryBatch,
     RegistryRecord,
 )
-from fieldapp.checks.rules.base import HIGH, MEDIUM, Rule, RunContext, register
+from fieldapp.checks.rules.base import HIGH, MEDIUM, Rule, RunContext, register, sql_format
 from fieldapp.checks.rules.id_numbers import DISABILITY_ID_TYPES
 from fieldapp.register.models import Household, Member
 
@@ -46,14 +49,17 @@ def _name_differs() -> ColumnElement[int]:
     return case((and_(RegistryRecord.name != "", RegistryRecord.name != Member.name), 1), else_=0)
 
 
-def _matches(context: RunContext, batch_ids: list[int], *conditions, kind: str | None = None) -> Select:
+def _matches(context: RunContext, batch_ids: list[int], *conditions, kind: str | ColumnElement | None = None,
+             extra_columns: tuple = ()) -> Select:
     """Select members in scope whose ID number is in one of the batches, a row per matching registry row.
 
-    ``kind`` names the registry kind of every batch; without it, each row reads its batch's kind.
+    ``kind`` names the registry kind of every batch, or is an expression for it; without
+    it, each row reads its batch's kind.
     """
-    if not batch_ids:
-        return _no_rows()
-    kind_column = literal(kind) if kind is not None else RegistryBatch.kind
+    if kind is None:
+        kind_column = RegistryBatch.kind
+    else:
+        kind_column = literal(kind) if isinstance(kind, str) else kind
     columns = (
         Member.household_id.label("household_id"),
         Member.id.label("member_id"),
@@ -62,21 +68,28 @@ def _matches(context: RunContext, batch_ids: list[int], *conditions, kind: str |
         kind_column.label("kind"),
         RegistryRecord.summary.label("summary"),
         _name_differs().label("name_differs"),
+        *extra_columns,
     )
+
+    # The scope is an EXISTS rather than a join. With the join, SQLite (3.40) went through every household
+    # in scope and each of its members, instead of from the registry rows to the few members they match.
+    in_scope = exists().where(Household.id == Member.household_id, context.scope)
 
     def joined(member_id_number) -> Select:
         stmt = (
             select(*columns)
             .select_from(Member)
-            .join(Household, Member.household_id == Household.id)
             .join(RegistryRecord, RegistryRecord.id_number == member_id_number)
-            .where(context.scope, RegistryRecord.batch_id.in_(batch_ids), *conditions)
+            .where(RegistryRecord.batch_id.in_(batch_ids), in_scope, *conditions)
         )
         if kind is None:
             stmt = stmt.join(RegistryBatch, RegistryRecord.batch_id == RegistryBatch.id)
         return stmt
 
     by_id = joined(Member.id_number)
+    if not batch_ids:
+        # No rows, but the columns that ``Rule.describe_sql`` reads.
+        return by_id.where(false())
     if not context.has_certificates:
         return by_id
     return by_id.union_all(joined(func.substr(Member.id_number, 1, 18)).where(is_certificate()))
@@ -96,8 +109,47 @@ def _no_rows() -> Select:
 def _describe_match(values) -> str:
     evidence = f"{values['kind']}: {values['summary']}" if values["summary"] else values["kind"]
     if values.get("name_differs"):
-        return _("%(evidence)s. The name in the registry differs from the register.", evidence=evidence)
+        return _name_differs_message(evidence)
     return evidence
+
+
+def _name_differs_message(evidence: str) -> str:
+    return _("%(evidence)s. The name in the registry differs from the register.", evidence=evidence)
+
+
+def _describe_match_sql(columns: ColumnCollection) -> ColumnElement[str]:
+    """``_describe_match`` in SQL, over the columns of ``_matches``."""
+    evidence = case((columns.summary != "", columns.kind.concat(": ").concat(columns.summary)),
+                    else_=columns.kind)
+    return case((columns.name_differs == 1, sql_format(_name_differs_message, evidence=evidence)),
+                else_=evidence)
+
+
+def _not_in_register_message(evidence: str) -> str:
+    return _("%(evidence)s. The register does not record 低保 for this member.", evidence=evidence)
+
+
+def _shared_matches(context: RunContext, rules: Sequence[Rule]) -> Select:
+    """Select the hits of several match rules in one join of the members to every batch they read.
+
+    Each row names its rule in the column ``rule_id``, found from the batch. One join
+    reads the members once. A query per rule read them once per rule, which on
+    PostgreSQL cost a scan of the members and of the households for each rule.
+    """
+    rule_of_batch: dict[int, str] = {}
+    kind_of_batch: dict[int, str] = {}
+    conditions = []
+    for rule in rules:
+        for kind, batch_id in sorted(context.batches.items()):
+            if kind == rule.registry_kind or (rule.registry_kind == "" and kind not in STANDARD_KINDS):
+                rule_of_batch[batch_id], kind_of_batch[batch_id] = rule.id, kind
+                if rule.id in _MATCH_CONDITIONS:
+                    conditions.append(or_(RegistryRecord.batch_id != batch_id, _MATCH_CONDITIONS[rule.id]()))
+    if not rule_of_batch:
+        return _matches(context, [], kind="", extra_columns=(literal("").label("rule_id"),))
+    kind = case(kind_of_batch, value=RegistryRecord.batch_id)
+    rule_id = case(rule_of_batch, value=RegistryRecord.batch_id).label("rule_id")
+    return _matches(context, list(rule_of_batch), *conditions, kind=kind, extra_columns=(rule_id,))
 
 
 def _kind_rule(rule_id: str, kind: str, name, description, severity: int) -> Rule:
@@ -109,6 +161,8 @@ def _kind_rule(rule_id: str, kind: str, name, description, severity: int) -> Rul
         fields=CROSS_FIELDS,
         query=lambda context: _matches(context, _batch_ids(context, kind), kind=kind),
         describe=_describe_match,
+        describe_sql=_describe_match_sql,
+        shared_query=_shared_matches,
         family="cross",
         registry_kind=kind,
     ))
@@ -138,6 +192,12 @@ def _not_receiving_dibao() -> ColumnElement[bool]:
     return or_(Member.receives_dibao.is_(None), Member.receives_dibao.is_(False))
 
 
+# Conditions on the member that a match rule adds to the match, by rule id.
+_MATCH_CONDITIONS: dict[str, Callable[[], ColumnElement[bool]]] = {
+    "cross_dibao_registry_only": _not_receiving_dibao,
+}
+
+
 register(Rule(
     id="cross_dibao_registry_only",
     name=_l("低保 in the registry but not in the register"),
@@ -145,8 +205,9 @@ register(Rule(
     severity=MEDIUM,
     fields=("Member.id_number", "Member.receives_dibao"),
     query=lambda context: _matches(context, _batch_ids(context, DIBAO), _not_receiving_dibao(), kind=DIBAO),
-    describe=lambda values: _("%(evidence)s. The register does not record 低保 for this member.",
-                              evidence=_describe_match(values)),
+    describe=lambda values: _not_in_register_message(_describe_match(values)),
+    describe_sql=lambda columns: sql_format(_not_in_register_message, evidence=_describe_match_sql(columns)),
+    shared_query=_shared_matches,
     family="cross",
     registry_kind=DIBAO,
 ))
@@ -158,6 +219,10 @@ def _register_only_query(context: RunContext) -> Select:
         return _no_rows()
     listed = exists().where(RegistryRecord.batch_id == batch_id, RegistryRecord.id_number == Member.id_number)
     data_date = select(RegistryBatch.data_date).where(RegistryBatch.id == batch_id).scalar_subquery()
+    # The scope is an EXISTS rather than a join, so that SQLite (3.40) scans the members once instead of
+    # reaching each member of each household in scope through the household index, which took 2 to 3
+    # times as long (bench/checks.py).
+    in_scope = exists().where(Household.id == Member.household_id, context.scope)
     return (
         select(
             Member.household_id.label("household_id"),
@@ -165,8 +230,7 @@ def _register_only_query(context: RunContext) -> Select:
             literal(DIBAO).label("kind"),
             data_date.label("data_date"),
         )
-        .join(Household, Member.household_id == Household.id)
-        .where(context.scope, Member.receives_dibao.is_(True), ~listed)
+        .where(Member.receives_dibao.is_(True), in_scope, ~listed)
     )
 
 
@@ -201,6 +265,8 @@ register(Rule(
     fields=CROSS_FIELDS,
     query=_custom_query,
     describe=_describe_match,
+    describe_sql=_describe_match_sql,
+    shared_query=_shared_matches,
     family="cross",
     registry_kind="",
 ))

@@ -118,7 +118,10 @@ def _duplicate_across_query(context: RunContext) -> Select:
         .where(Household.is_demo == context.is_demo, Member.id_number != "")
         .group_by(Member.id_number)
         .having(func.min(Member.household_id) != func.max(Member.household_id))
-        .subquery()
+        # Materialised, so that PostgreSQL computes the aggregate once: inlined, a parallel plan computed
+        # it in each worker and took twice as long (bench/checks.py, PostgreSQL 15, 2 cores).
+        .cte("duplicated_id_numbers")
+        .prefix_with("MATERIALIZED")
     )
     other_member = aliased(Member)
     other_household = aliased(Household)
