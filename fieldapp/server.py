@@ -1,6 +1,7 @@
 """The production server: waitress, with the garbage collector prepared for a long-running process."""
 
 import gc
+import logging
 
 import click
 from flask.cli import ScriptInfo, pass_script_info
@@ -18,6 +19,10 @@ def serve(app, *, host: str, port: int, threads: int = DEFAULT_THREADS) -> None:
     # collection paused every request for about 70 ms before, and 7 ms after.
     gc.collect()
     gc.freeze()
+    # Waitress warns "Task queue depth is N" for each request that waits for a free thread, which
+    # under a burst of phone uploads is a line per request, written by the thread that does all the
+    # network input and output. Errors are still logged.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     waitress_serve(app, host=host, port=port, threads=threads)
 
 

@@ -21,7 +21,7 @@ from fieldapp.api.responses import ERROR_CODES, ApiError, api_error_response, ht
 from fieldapp.errors import Conflict
 from fieldapp.extensions import db
 from fieldapp.idnumbers import mask
-from fieldapp.register.models import Household
+from fieldapp.register.models import Household, Member
 from fieldapp.review import reinspection
 from fieldapp.sampling.models import SampledHousehold
 from fieldapp.scope import cached_scoped_statement, scoped_select
@@ -258,11 +258,17 @@ def _sampled_or_404(sampled_id: int, user) -> SampledHousehold:
 
 
 def _sampled_household_statement(user):
-    # scoped_select joins the household to check the scope, so it loads with the same row.
+    # scoped_select joins the household to check the scope, so it loads with the same row. Only
+    # the columns a visit upload reads are loaded; another attribute would load when first read.
     return (
         scoped_select(SampledHousehold, user)
         .where(SampledHousehold.id == bindparam("sampled_id"))
-        .options(contains_eager(SampledHousehold.household).joinedload(Household.members))
+        .options(
+            contains_eager(SampledHousehold.household)
+            .load_only(Household.id, Household.latitude, Household.longitude)
+            .joinedload(Household.members)
+            .load_only(Member.id, Member.household_id, Member.birth_date, Member.id_number)
+        )
     )
 
 
