@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 21:08:50.333514
+Create Date: 2026-12-04 23:51:46.457604
 
 """
 from alembic import op
@@ -328,7 +328,6 @@ def upgrade():
     )
     with op.batch_alter_table('registry_records', schema=None) as batch_op:
         batch_op.create_index('ix_registry_records_batch_id_number', ['batch_id', 'id_number'], unique=False)
-        batch_op.create_index(batch_op.f('ix_registry_records_id_number'), ['id_number'], unique=False)
 
     op.create_table('team_members',
     sa.Column('team_id', sa.Integer(), nullable=False),
@@ -759,7 +758,6 @@ def downgrade():
     op.drop_table('members')
     op.drop_table('team_members')
     with op.batch_alter_table('registry_records', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_registry_records_id_number'))
         batch_op.drop_index('ix_registry_records_batch_id_number')
 
     op.drop_table('registry_records')
