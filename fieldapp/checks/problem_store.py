@@ -34,6 +34,8 @@ from fieldapp.extensions import db
 from fieldapp.register.models import Household
 
 PROBLEMS = SuspectedProblem.__table__
+# PostgreSQL advisory lock key of the saving step: "FAchecks" read as a 64-bit number.
+SAVE_LOCK_KEY = int.from_bytes(b"FAchecks", "big", signed=True)
 
 # A hit as a row of the temporary table, in the order of its columns.
 HIT_COLUMNS = ("key", "rule_id", "severity", "household_id", "member_id", "registry_record_id", "detail",
@@ -73,6 +75,12 @@ def store_hits(hits: list[tuple], *, rule_ids: list[str], switched_off: list[str
     the session's connection, which is neither flushed nor committed.
     """
     connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        # Two runs that save at once (the run button and the run after a register import) would
+        # both insert a new key, and one would fail on the unique key. The lock, held until the
+        # transaction ends, makes the second run wait and then see the first one's rows. On SQLite
+        # every transaction already takes the database's write lock when it begins.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SAVE_LOCK_KEY})
     _create_found(connection, hits)
     counts = _apply(connection, rule_ids=rule_ids, switched_off=switched_off, scope=scope, now=now,
                     start_of_day=start_of_day)

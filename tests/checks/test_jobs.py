@@ -1,6 +1,7 @@
 """Check runs and registry imports in background threads, failures and runs left unfinished."""
 
 import io
+import threading
 import time
 from datetime import date, timedelta
 
@@ -9,7 +10,7 @@ from sqlalchemy import delete, func, select
 
 from fieldapp.audit.models import AuditRecord
 from fieldapp.auth.models import User
-from fieldapp.checks import jobs, services
+from fieldapp.checks import jobs, problem_store, services
 from fieldapp.checks.models import CheckRun, RegistryBatch, RegistryRecord, SuspectedProblem
 from fieldapp.db_types import utcnow
 from fieldapp.extensions import db
@@ -112,3 +113,59 @@ def test_demo_run_ignores_real_runs(ctx, make):
     run, is_new = jobs.queue_run(demo_admin, locale="en")
     assert is_new
     assert run.is_demo is True
+
+
+@pytest.mark.committing
+def test_two_runs_saving_at_once(app, make, monkeypatch):
+    """A run that saves while another has new problems not yet committed waits, then finds them."""
+    with app.app_context():
+        last_audit_id = db.session.execute(select(func.max(AuditRecord.id))).scalar() or 0
+        last_run_id = db.session.execute(select(func.max(CheckRun.id))).scalar() or 0
+        household = make.household(household_no="CHECKSTWORUNS0001")
+        household.members[0].birth_date = date(1979, 5, 5)
+        db.session.commit()
+        household_id = household.id
+    original_apply = problem_store._apply
+    first_saved = threading.Event()
+
+    def slow_apply(*args, **kwargs):
+        counts = original_apply(*args, **kwargs)
+        if not first_saved.is_set():
+            first_saved.set()
+            time.sleep(1.0)  # the other run saves meanwhile
+        return counts
+
+    monkeypatch.setattr(problem_store, "_apply", slow_apply)
+    errors: list[str] = []
+
+    def run() -> None:
+        with app.app_context():
+            try:
+                services.run_checks()
+                db.session.commit()
+            except Exception as error:  # noqa: BLE001  (reported by the assert below)
+                errors.append(repr(error))
+                db.session.rollback()
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    try:
+        threads[0].start()
+        assert first_saved.wait(timeout=30)
+        threads[1].start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert errors == []
+        with app.app_context():
+            keys = db.session.scalars(
+                select(SuspectedProblem.key).where(SuspectedProblem.household_id == household_id)).all()
+        assert keys
+        assert len(keys) == len(set(keys))
+    finally:
+        with app.app_context():
+            db.session.execute(delete(SuspectedProblem).where(SuspectedProblem.household_id == household_id))
+            db.session.execute(delete(Household).where(Household.id == household_id))
+            db.session.execute(delete(CheckRun).where(CheckRun.id > last_run_id))
+            db.session.execute(delete(AuditRecord).where(AuditRecord.id > last_audit_id))
+            db.session.commit()
