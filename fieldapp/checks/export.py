@@ -6,21 +6,16 @@ written with ``write_string``: an ID number stays text, and a value starting wit
 """
 
 import logging
-import os
-import tempfile
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import xlsxwriter
-from flask import current_app, send_file
+from flask import current_app
 from flask_babel import gettext as _
 
 from fieldapp import idnumbers
-from fieldapp.audit.services import record
 from fieldapp.checks.forms import SEVERITY_LABELS, STATUS_LABELS
-from fieldapp.checks.queries import ProblemFilters, export_rows
 from fieldapp.checks.services import problem_detail, rule_name
-from fieldapp.extensions import db
 
 logger = logging.getLogger(__name__)
 
@@ -79,25 +74,3 @@ def _cells(row, zone: ZoneInfo) -> list[str]:
 
 def _local(value: datetime | None, zone: ZoneInfo) -> str:
     return value.astimezone(zone).strftime("%Y-%m-%d %H:%M") if value is not None else ""
-
-
-def send_problems(user, filters: ProblemFilters):
-    """Build the workbook for the user's scope and filters, audit the export and send the file."""
-    descriptor, path = tempfile.mkstemp(suffix=".xlsx")
-    os.close(descriptor)
-    count = write_problems(path, export_rows(user, filters))
-    record("checks.export", object_type="SuspectedProblem", user=user, rows=count, filters=filters.as_args())
-    db.session.commit()
-    logger.info("user %s exported %d suspected problems", user.id, count)
-    stamp = datetime.now(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])).strftime("%Y%m%d")
-    response = send_file(path, as_attachment=True, mimetype=XLSX_MIMETYPE,
-                         download_name=f"{_('Suspected problem list')}-{stamp}.xlsx")
-    response.call_on_close(lambda: _remove(path))
-    return response
-
-
-def _remove(path: str) -> None:
-    try:
-        os.remove(path)
-    except OSError:
-        logger.warning("could not remove the export file %s", path)

@@ -34,6 +34,14 @@ class ProblemFilters:
                 "village": self.village_code, "status": self.status if self.status != "open" else ""}
         return {key: value for key, value in args.items() if value not in ("", None)}
 
+    @classmethod
+    def from_args(cls, args: dict) -> "ProblemFilters":
+        """Return the filters that ``as_args`` turned into ``args``, which were checked when stored."""
+        severity = args.get("severity")
+        return cls(rule_id=args.get("rule", ""), severity=int(severity) if severity else None,
+                   township_code=args.get("township", ""), village_code=args.get("village", ""),
+                   status=args.get("status") or "open")
+
 
 @dataclass
 class ProblemPage:
@@ -67,10 +75,16 @@ def _filtered(user, filters: ProblemFilters) -> Select:
     return stmt
 
 
+def count_problems(user, filters: ProblemFilters) -> int:
+    """Return how many problems in scope match ``filters``."""
+    stmt = _filtered(user, filters).order_by(None).subquery()
+    return db.session.execute(select(func.count()).select_from(stmt)).scalar_one()
+
+
 def problems_page(user, filters: ProblemFilters, page: int = 1, per_page: int = PER_PAGE) -> ProblemPage:
     """Return a page of the problems in scope matching ``filters``, by village, household and severity."""
     stmt = _filtered(user, filters)
-    total = db.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
+    total = count_problems(user, filters)
     pages = max(1, math.ceil(total / per_page))
     page = min(max(1, page), pages)
     stmt = (

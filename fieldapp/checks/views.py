@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 
 from fieldapp import idnumbers
 from fieldapp.auth.login import roles_required
-from fieldapp.checks import export, jobs, queries, registries
+from fieldapp.checks import jobs, queries, registries
 from fieldapp.checks import settings as check_settings
 from fieldapp.checks.forms import (
     CUSTOM_KIND,
@@ -29,6 +29,7 @@ from fieldapp.checks.rules import FAMILIES, RULES, ordered_rules
 from fieldapp.checks.services import SAVING_STEP, problem_detail, rule_name
 from fieldapp.errors import FieldError, ImportRejected
 from fieldapp.extensions import db
+from fieldapp.reports import jobs as export_jobs
 
 bp = Blueprint("checks", __name__, url_prefix="/checks")
 
@@ -174,11 +175,16 @@ def problems():
     return render_template("checks/problems.html", form=form, page=page, filters=filters)
 
 
-@bp.route("/problems.xlsx")
+@bp.route("/problems/export", methods=["POST"])
 @roles_required(*RUN_ROLES)
 def problems_export():
+    """Start the XLSX export of the problems matching the list's filters, as a background job."""
     _, filters = _filter_form()
-    return export.send_problems(current_user, filters)
+    job = export_jobs.create_job("problems", "xlsx", filters.as_args(), unmasked=False, user=current_user,
+                                 locale=str(get_locale()))
+    db.session.commit()
+    export_jobs.start(job.id)
+    return redirect(url_for("reports.export_job", job_id=job.id))
 
 
 @bp.route("/problems/<int:problem_id>")

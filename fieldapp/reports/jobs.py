@@ -26,6 +26,9 @@ from sqlalchemy import select
 from fieldapp.audit.services import record
 from fieldapp.auth.models import User
 from fieldapp.background import start_job
+from fieldapp.checks import queries as problem_queries
+from fieldapp.checks.export import write_problems
+from fieldapp.checks.queries import ProblemFilters
 from fieldapp.db_types import utcnow
 from fieldapp.errors import FieldError
 from fieldapp.extensions import db
@@ -61,6 +64,9 @@ def create_job(kind: str, file_format: str, filters: dict, *, unmasked: bool, us
         raise FieldError("format", _("Unknown file format %(value)s: choose XLSX or CSV.", value=file_format))
     if unmasked and not can_unmask(user):
         raise FieldError("unmasked", _("Your role may not export full ID numbers. Export them masked."))
+    if kind == "problems" and (file_format != "xlsx" or unmasked):
+        raise FieldError("format", _("The suspected problem list is exported as XLSX, with ID numbers "
+                                     "masked."))
     purge_expired()
     job = ExportJob(user_id=user.id, kind=kind, format=file_format, filters=filters, is_unmasked=unmasked,
                     locale=locale)
@@ -111,6 +117,9 @@ def run_job(job_id: int) -> None:
 
 
 def _write(job: ExportJob, user, path: str) -> None:
+    if job.kind == "problems":
+        _write_problems(job, user, path)
+        return
     zone = ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])
     filters = exports.Filters.from_dict(job.filters or {})
     today = local_today()
@@ -152,6 +161,15 @@ def _write(job: ExportJob, user, path: str) -> None:
         book.close()
 
 
+def _write_problems(job: ExportJob, user, path: str) -> None:
+    """Write the suspected problem list. Its rows are read in one transaction, so the count of rows
+    written is committed at the end only."""
+    filters = ProblemFilters.from_args(job.filters or {})
+    job.rows_total = problem_queries.count_problems(user, filters)
+    db.session.commit()
+    job.rows_done = write_problems(path, problem_queries.export_rows(user, filters))
+
+
 def _progress(job: ExportJob, rows: int) -> None:
     """Count the rows written and commit, which also ends the chunk's read transaction."""
     job.rows_done += rows
@@ -171,9 +189,16 @@ def job_path(job: ExportJob) -> str:
     return os.path.join(export_folder(), job.stored_name)
 
 
+def kind_title(kind: str) -> str:
+    """Return the name of an export kind in the current locale, e.g. "整改台账"."""
+    titles = {"ledger": _("Rectification ledger"), "visits": _("Visits with answers"),
+              "problems": _("Suspected problem list")}
+    return titles.get(kind, kind)
+
+
 def download_name(job: ExportJob) -> str:
     """Return the file name offered to the browser, e.g. "整改台账-20240506-0940.xlsx" in Chinese."""
-    title = _("Rectification ledger") if job.kind == "ledger" else _("Visits with answers")
+    title = kind_title(job.kind)
     created = job.created_at.astimezone(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"]))
     return f"{title}-{created:%Y%m%d-%H%M}.{job.format}"
 

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from fieldapp.db_types import created_timestamp, int_pk, timestamp
 from fieldapp.extensions import db
 
-EXPORT_KINDS = ("ledger", "visits")
+EXPORT_KINDS = ("ledger", "visits", "problems")
 EXPORT_FORMATS = ("xlsx", "csv")
 # queued (waiting for its thread), running, then done, or failed with a message.
 EXPORT_STATUSES = ("queued", "running", "done", "failed")
@@ -15,7 +15,7 @@ EXPORT_STATUSES = ("queued", "running", "done", "failed")
 class ExportJob(db.Model):
     __tablename__ = "export_jobs"
     __table_args__ = (
-        CheckConstraint("kind IN ('ledger', 'visits')", name="kind"),
+        CheckConstraint("kind IN ('ledger', 'visits', 'problems')", name="kind"),
         CheckConstraint("format IN ('xlsx', 'csv')", name="format"),
         CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
         CheckConstraint("status <> 'done' OR stored_name IS NOT NULL", name="done_file"),

@@ -44,7 +44,8 @@ EXPORT_STATUS_LABELS = {
 
 @bp.context_processor
 def inject_labels():
-    return {"export_status_label": lambda status: labels.label(EXPORT_STATUS_LABELS, status)}
+    return {"export_status_label": lambda status: labels.label(EXPORT_STATUS_LABELS, status),
+            "export_title": jobs.kind_title}
 
 
 @bp.route("/")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 23:51:46.457604
+Create Date: 2026-12-05 00:14:55.295451
 
 """
 from alembic import op
@@ -153,7 +153,7 @@ def upgrade():
     sa.Column('started_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('finished_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint("format IN ('xlsx', 'csv')", name=op.f('ck_export_jobs_format')),
-    sa.CheckConstraint("kind IN ('ledger', 'visits')", name=op.f('ck_export_jobs_kind')),
+    sa.CheckConstraint("kind IN ('ledger', 'visits', 'problems')", name=op.f('ck_export_jobs_kind')),
     sa.CheckConstraint("status <> 'done' OR stored_name IS NOT NULL", name=op.f('ck_export_jobs_done_file')),
     sa.CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name=op.f('ck_export_jobs_status')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_export_jobs_user_id_users')),

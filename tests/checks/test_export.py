@@ -4,6 +4,7 @@ import io
 import zipfile
 from datetime import date
 
+import pytest
 from flask_babel import force_locale
 from python_calamine import CalamineWorkbook
 from sqlalchemy import select
@@ -11,9 +12,27 @@ from sqlalchemy import select
 from fieldapp.audit.models import AuditRecord
 from fieldapp.checks import export, registries
 from fieldapp.checks.services import run_checks
+from fieldapp.errors import FieldError
 from fieldapp.extensions import db
+from fieldapp.reports import jobs as export_jobs
+from fieldapp.reports.models import ExportJob
 from tests.checks.builders import vehicle_file
 from tests.conftest import login
+
+
+@pytest.fixture
+def export_sync(app, monkeypatch, tmp_path):
+    monkeypatch.setitem(app.config, "EXPORT_SYNC", True)
+    monkeypatch.setitem(app.config, "EXPORT_FOLDER", str(tmp_path / "exports"))
+
+
+def export_problems(client, query: str = ""):
+    """Start the export from the list page as the button does; return the downloaded response."""
+    started = client.post("/checks/problems/export" + query)
+    assert started.status_code == 302
+    job_page = started.headers["Location"]
+    assert job_page.startswith("/reports/exports/")
+    return client.get(job_page + "/download")
 
 
 def sheet_rows(data: bytes) -> list[list]:
@@ -21,7 +40,7 @@ def sheet_rows(data: bytes) -> list[list]:
     return workbook.get_sheet_by_name(workbook.sheet_names[0]).to_python()
 
 
-def test_export_workbook(en_client, make, tmp_path):
+def test_export_workbook(en_client, make, tmp_path, export_sync):
     household = make.household()
     owner = household.members[0]
     owner.name = "=HYPERLINK(\"http://example.invalid\")"
@@ -32,11 +51,12 @@ def test_export_workbook(en_client, make, tmp_path):
     run_checks()
     login(en_client, make.user("admin", [make.YANGXIN]))
 
-    response = en_client.get("/checks/problems.xlsx?rule=cross_vehicle")
+    response = export_problems(en_client, "?rule=cross_vehicle")
 
     assert response.status_code == 200
     assert response.mimetype == export.XLSX_MIMETYPE
     assert "attachment" in response.headers["Content-Disposition"]
+    assert "Suspected problem list" in response.headers["Content-Disposition"]
     rows = sheet_rows(response.data)
     assert rows[0][:3] == ["County", "Township", "Village"]
     assert len(rows) == 2
@@ -51,11 +71,14 @@ def test_export_workbook(en_client, make, tmp_path):
         sheet = archive.read("xl/worksheets/sheet1.xml").decode()
     assert "<f>" not in sheet
     assert owner.id_number not in sheet
-    entry = db.session.scalars(select(AuditRecord).where(AuditRecord.action == "checks.export")).one()
-    assert entry.detail == {"rows": 1, "filters": {"rule": "cross_vehicle"}}
+    entry = db.session.scalars(select(AuditRecord).where(AuditRecord.action == "export.create")).one()
+    assert entry.detail == {"kind": "problems", "format": "xlsx", "unmasked": False,
+                            "filters": {"rule": "cross_vehicle"}}
+    job = db.session.scalars(select(ExportJob)).one()
+    assert (job.status, job.rows_total, job.rows_done) == ("done", 1, 1)
 
 
-def test_export_every_open_problem_in_scope(en_client, make):
+def test_export_every_open_problem_in_scope(en_client, make, export_sync):
     inside = make.household(make.LAODIAN_VILLAGE)
     outside = make.household(make.HUIMIN_VILLAGE)
     for household in (inside, outside):
@@ -63,7 +86,7 @@ def test_export_every_open_problem_in_scope(en_client, make):
     db.session.flush()
     run_checks()
     login(en_client, make.user("supervisor", [make.LAODIAN]))
-    rows = sheet_rows(en_client.get("/checks/problems.xlsx").data)
+    rows = sheet_rows(export_problems(en_client).data)
     assert [row[3] for row in rows[1:]] == [inside.household_no]
 
 
@@ -74,3 +97,11 @@ def test_export_headers_follow_locale(ctx, tmp_path):
         chinese = export.headers()
     assert english[0] == "County"
     assert len(chinese) == len(english) == len(export.COLUMN_WIDTHS)
+
+
+def test_problem_export_only_masked_xlsx(ctx, make):
+    admin = make.user("admin", [make.YANGXIN])
+    for file_format, unmasked in (("csv", False), ("xlsx", True)):
+        with pytest.raises(FieldError) as raised:
+            export_jobs.create_job("problems", file_format, {}, unmasked=unmasked, user=admin, locale="en")
+        assert raised.value.field == "format"

@@ -18,7 +18,7 @@ from tests.checks.builders import vehicle_file, write_xlsx
 from tests.checks.support import problems
 from tests.conftest import login
 
-PAGES = ["/checks/", "/checks/problems", "/checks/problems.xlsx"]
+PAGES = ["/checks/", "/checks/problems"]
 ADMIN_PAGES = ["/checks/settings", "/checks/registries"]
 
 
