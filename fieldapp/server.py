@@ -10,9 +10,9 @@ from flask_babel import gettext as _
 DEFAULT_THREADS = 8
 
 
-def serve(app, *, host: str, port: int, threads: int = DEFAULT_THREADS) -> None:
-    """Serve ``app`` with waitress until the process is stopped."""
-    from waitress import serve as waitress_serve
+def create_server(app, *, host: str, port: int, threads: int = DEFAULT_THREADS):
+    """Return a waitress server for ``app`` that listens on ``host:port``; raise OSError when it cannot."""
+    from waitress import create_server as waitress_create_server
 
     # The objects made at start-up (models, mappers, catalogues, questionnaires) live as long as
     # the process. Frozen, they are left out of later full collections: in bench/submit.py a full
@@ -23,7 +23,12 @@ def serve(app, *, host: str, port: int, threads: int = DEFAULT_THREADS) -> None:
     # under a burst of phone uploads is a line per request, written by the thread that does all the
     # network input and output. Errors are still logged.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    waitress_serve(app, host=host, port=port, threads=threads)
+    return waitress_create_server(app, host=host, port=port, threads=threads)
+
+
+def serve(app, *, host: str, port: int, threads: int = DEFAULT_THREADS) -> None:
+    """Serve ``app`` with waitress until the process is stopped."""
+    create_server(app, host=host, port=port, threads=threads).run()
 
 
 @click.command("serve")
@@ -36,7 +41,15 @@ def serve_command(info: ScriptInfo, host: str, port: int, threads: int) -> None:
     """Serve FieldApp with its production server, waitress."""
     # Loaded outside an application context, as each request pushes its own.
     app = info.load_app()
+    try:
+        server = create_server(app, host=host, port=port, threads=threads)
+    except OSError as error:
+        with app.app_context():
+            raise click.ClickException(_(
+                "FieldApp cannot listen on %(host)s:%(port)d (%(error)s). Another program, perhaps "
+                "FieldApp itself, may be using the port: stop it, or choose another port, e.g. "
+                "make run PORT=5001.", host=host, port=port, error=error.strerror or error)) from error
     with app.app_context():
         click.echo(_("FieldApp is running on http://%(host)s:%(port)d with %(threads)d threads. Press "
                      "Ctrl+C to stop it.", host=host, port=port, threads=threads))
-    serve(app, host=host, port=port, threads=threads)
+    server.run()

@@ -44,3 +44,23 @@ def test_serve_command_answers_on_its_port(tmp_path):
         output, _unused = server.communicate(timeout=10)
     assert status == 200
     assert f"127.0.0.1:{port}" in output
+
+
+def test_serve_command_reports_a_busy_port(tmp_path):
+    environment = {
+        **os.environ,
+        "FIELDAPP_SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
+        "FIELDAPP_SECRET_KEY": "test-secret-key-for-the-serve-command",
+        "FIELDAPP_BABEL_DEFAULT_LOCALE": "en",
+    }
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        command = [sys.executable, "-m", "flask", "--app", "fieldapp", "serve", "--port", str(port)]
+        result = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True,
+                                timeout=60)
+    assert result.returncode == 1
+    assert f"FieldApp cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "is running" not in result.stdout

@@ -183,7 +183,7 @@ def messages() -> dict[str, str]:
         "photoUnreadable": _("{name} could not be read as a photo. Take it again."),
         "removePhoto": _("Remove"),
         "photoAlt": _("Photo {number}"),
-        "pagesSaved": _("{count} households are saved for offline use."),
+        "pagesSaved": _("{count} pages are saved for offline use."),
         "pageOffline": _("No signal: this is the copy saved on the phone."),
     }
 
