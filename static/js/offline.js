@@ -104,9 +104,9 @@
     }
     if (visit.state === "accepted") {
       var total = visit.photos.length;
-      return household + ": " + format(messages.stateSending, { done: total - visit.unsentPhotos, total: total });
+      return format(messages.stateSending, { household: household, done: total - visit.unsentPhotos, total: total });
     }
-    return household + ": " + messages.stateWaiting;
+    return format(messages.stateWaiting, { household: household });
   }
 
   function renderItems(list) {
