@@ -10,12 +10,11 @@ from fieldapp.visits.questionnaires.definitions import MAX_PHOTOS_PER_QUESTION, 
 from fieldapp.visits.questionnaires.display import format_number
 from fieldapp.visits.questionnaires.fields import (
     Field,
-    get_answer,
     is_blank,
-    is_visible,
     iter_fields,
     local_today,
     set_answer,
+    walk_visible,
 )
 
 # Validation.
@@ -39,25 +38,19 @@ def checked_answers(definition: dict, answers: Mapping, household,
     if not isinstance(answers, Mapping):
         return {}, {"answers": _("The answers must be an object of question keys and values.")}
     _check_unknown_keys(definition, answers, household, errors)
-    # A condition names only questions asked before it, so deciding visibility from the answers
-    # kept so far, in definition order, gives the same result as deciding it from all of them.
-    kept: dict = {}
-    for field in iter_fields(definition, household):
-        if not is_visible(field, kept, today):
-            continue
-        value = get_answer(answers, field)
-        if is_blank(value):
+
+    def check(field: Field, value) -> None:
+        if is_blank(value) or (field.type == "photo" and value == 0):
             if field.question.get("required"):
                 errors[field.key] = _required_message(field)
-            continue
-        set_answer(kept, field, value)
-        if field.type == "photo" and value == 0:
-            if field.question.get("required"):
-                errors[field.key] = _required_message(field)
-            continue
+            return
         message = _value_error(field, value, today)
         if message:
             errors[field.key] = message
+
+    # A condition names only questions asked before it, so the visibility decided while walking
+    # the answers in order is also true of the complete set of visible answers.
+    kept, _shown = walk_visible(definition, answers, household, today, check)
     return kept, errors
 
 

@@ -1,6 +1,6 @@
 """Walking the fields of a definition for one household, and deciding which of them are asked."""
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime
 
 from flask import current_app
@@ -146,8 +146,12 @@ def visibility(definition: dict, answers: Mapping, household, today: date) -> di
     return walk_visible(definition, answers, household, today)[1]
 
 
-def walk_visible(definition: dict, answers: Mapping, household, today: date) -> tuple[dict, dict[str, bool]]:
-    """Return the answers to visible questions and field key -> whether the field is asked."""
+def walk_visible(definition: dict, answers: Mapping, household, today: date,
+                 on_visible: Callable[[Field, object], None] | None = None) -> tuple[dict, dict[str, bool]]:
+    """Return the answers to visible questions and field key -> whether the field is asked.
+
+    ``on_visible(field, value)`` is called for each visible field with its answer, blank or not.
+    """
     kept: dict = {}
     shown: dict[str, bool] = {}
     for field in iter_fields(definition, household):
@@ -157,6 +161,8 @@ def walk_visible(definition: dict, answers: Mapping, household, today: date) -> 
         value = get_answer(answers, field)
         if not is_blank(value):
             set_answer(kept, field, value)
+        if on_visible is not None:
+            on_visible(field, value)
     return kept, shown
 
 
