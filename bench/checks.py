@@ -386,8 +386,8 @@ def run(uri: str, workdir: str, wipe: bool, households: int) -> None:
         import_files(register_path, workdir, members, registry_rows, results)
         if db.engine.dialect.name == "postgresql":
             # A PostgreSQL server analyses new tables through autovacuum, which may be off on a test
-            # server; without statistics the bare join sorted both tables on disk and took 3 to 5 times
-            # as long, a baseline no installation would see.
+            # server. Without statistics the bare join sorted both tables on disk and took 3 to 5
+            # times as long, a baseline that no installation would see.
             db.session.execute(text("ANALYZE"))
             db.session.commit()
 

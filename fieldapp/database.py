@@ -26,9 +26,9 @@ def default_database_uri(app) -> str:
 
 
 class FifoLock:
-    """A lock that waiting threads get in the order they asked for it.
+    """A lock that waiting threads get in the order they requested it.
 
-    ``threading.Lock`` promises no order: a thread that releases it and asks again at once
+    ``threading.Lock`` promises no order: a thread that releases it and requests it again at once
     often gets it back before threads that have waited longer.
     """
 

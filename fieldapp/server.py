@@ -19,8 +19,8 @@ def create_server(app, *, host: str, port: int, threads: int = DEFAULT_THREADS):
     # collection paused every request for about 70 ms before, and 7 ms after.
     gc.collect()
     gc.freeze()
-    # Waitress warns "Task queue depth is N" for each request that waits for a free thread, which
-    # under a burst of phone uploads is a line per request, written by the thread that does all the
+    # Waitress warns "Task queue depth is N" for each request that waits for a free thread. Under a
+    # burst of phone uploads that is a line per request, written by the thread that does all the
     # network input and output. Errors are still logged.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     return waitress_create_server(app, host=host, port=port, threads=threads)

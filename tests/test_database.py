@@ -6,7 +6,7 @@ import time
 from fieldapp.database import FifoLock
 
 
-def test_fifo_lock_goes_to_waiting_threads_in_arrival_order():
+def test_fifo_lock_arrival_order():
     lock = FifoLock()
     assert lock.acquire(timeout=1)
     order: list[int] = []
@@ -21,7 +21,7 @@ def test_fifo_lock_goes_to_waiting_threads_in_arrival_order():
         thread = threading.Thread(target=take, args=(number,))
         thread.start()
         threads.append(thread)
-        # Each thread must be waiting before the next one asks.
+        # Each thread must be waiting before the next one requests the lock.
         deadline = time.monotonic() + 5
         while len(lock._waiters) < number + 1 and time.monotonic() < deadline:
             time.sleep(0.001)
@@ -31,7 +31,7 @@ def test_fifo_lock_goes_to_waiting_threads_in_arrival_order():
     assert order == [0, 1, 2, 3, 4]
 
 
-def test_fifo_lock_release_and_immediate_acquire_does_not_overtake_a_waiter():
+def test_fifo_lock_no_overtaking_on_release():
     lock = FifoLock()
     assert lock.acquire(timeout=1)
     got: list[str] = []
@@ -48,7 +48,7 @@ def test_fifo_lock_release_and_immediate_acquire_does_not_overtake_a_waiter():
     assert got == ["waiter", "releaser"]
 
 
-def test_fifo_lock_times_out_and_leaves_the_queue():
+def test_fifo_lock_timeout_leaves_queue():
     lock = FifoLock()
     assert lock.acquire(timeout=1)
     result: list[bool] = []
@@ -58,5 +58,5 @@ def test_fifo_lock_times_out_and_leaves_the_queue():
     assert result == [False]
     assert not lock._waiters
     lock.release()
-    assert lock.acquire(timeout=0.05)  # free again: the timed-out thread holds nothing
+    assert lock.acquire(timeout=0.05)  # free again: the timed-out thread does not own it
     lock.release()

@@ -17,7 +17,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_serve_command_answers_on_its_port(tmp_path):
+def test_serve_command_serves_login(tmp_path):
     environment = {
         **os.environ,
         "FIELDAPP_SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
@@ -46,7 +46,7 @@ def test_serve_command_answers_on_its_port(tmp_path):
     assert f"127.0.0.1:{port}" in output
 
 
-def test_serve_command_reports_a_busy_port(tmp_path):
+def test_serve_command_busy_port(tmp_path):
     environment = {
         **os.environ,
         "FIELDAPP_SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'serve.sqlite3'}",

@@ -259,7 +259,7 @@ def _sampled_or_404(sampled_id: int, user) -> SampledHousehold:
 
 def _sampled_household_statement(user):
     # scoped_select joins the household to check the scope, so it loads with the same row. Only
-    # the columns a visit upload reads are loaded; another attribute would load when first read.
+    # the columns a visit upload reads are loaded, and any other attribute loads when first read.
     return (
         scoped_select(SampledHousehold, user)
         .where(SampledHousehold.id == bindparam("sampled_id"))

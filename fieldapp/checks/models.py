@@ -128,9 +128,9 @@ class RegistryRecord(db.Model):
 
     id: Mapped[int_pk]
     batch_id: Mapped[int] = mapped_column(ForeignKey("registry_batches.id", ondelete="CASCADE"))
-    # Normalised: ASCII digits, upper-case X, no spaces; a 15-digit number is widened to 18. Looked
-    # up together with the batch, so the index on both serves it; one on the number alone would
-    # cost about a quarter of a registry import's time.
+    # Normalised: ASCII digits, upper-case X, no spaces, and a 15-digit number widened to 18.
+    # Every lookup also names the batch, so the index on both columns serves it. An index on the
+    # number alone cost about a quarter of a registry import's time.
     id_number: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(100), default="")
     # 1-based row number in the file.

@@ -69,11 +69,11 @@ def reserve_ids(table: Table, count: int) -> list[int]:
     return list(range(largest + 1, largest + 1 + count))
 
 
-def _defaults(table: Table, given: set[str]) -> dict:
-    """Return the Python-side default of each column of ``table`` outside ``given`` that has one."""
+def _defaults(table: Table, supplied: set[str]) -> dict:
+    """Return the Python-side default of each column of ``table`` outside ``supplied`` that has one."""
     defaults = {}
     for column in table.columns:
-        if column.name in given or column.default is None:
+        if column.name in supplied or column.default is None:
             continue
         default = column.default
         if default.is_scalar:

@@ -709,6 +709,6 @@ def household_values(rows: list[ParsedRow], header: HeaderMap) -> tuple[dict, li
 
 
 def _share_household(rows: list[ParsedRow]) -> bool:
-    """Return whether every row holds the same household dict, converted once from equal cells."""
+    """Return whether every row refers to the same household dict, converted once from equal cells."""
     first = rows[0].household
     return all(row.household is first for row in rows)

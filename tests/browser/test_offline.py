@@ -88,11 +88,11 @@ def phone(chromium, playwright):
 
 
 def go_offline(context, base_url: str) -> None:
-    """Cut the context off the network, and refuse its API requests as a second guard.
+    """Cut the context off the network, and abort its API requests as a second guard.
 
     In one CI run under load, one visit upload of a page loaded while the context was offline
-    reached the server all the same. The route makes sure the server gets nothing meanwhile;
-    the page still sees a network error, as it does offline.
+    reached the server all the same. The route makes sure the server receives nothing meanwhile,
+    and the page gets a network error, as it does offline.
     """
     context.set_offline(True)
     context.route(f"{base_url}/api/**", lambda route: route.abort("internetdisconnected"))
