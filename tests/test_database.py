@@ -1,9 +1,26 @@
-"""The SQLite set-up: the lock that queues this process's transactions in arrival order."""
+"""The SQLite set-up: the connection settings, and the lock that queues this process's transactions."""
 
 import threading
 import time
 
-from fieldapp.database import FifoLock
+from sqlalchemy import create_engine
+
+from fieldapp.database import CACHE_KIB, MMAP_BYTES, FifoLock, configure_sqlite
+
+
+def test_sqlite_connection_settings(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'settings.sqlite3'}")
+    configure_sqlite(engine, busy_timeout_ms=1234)
+    with engine.connect() as connection:
+        def pragma(name):
+            return connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+
+        assert pragma("journal_mode") == "wal"
+        assert pragma("foreign_keys") == 1
+        assert pragma("busy_timeout") == 1234
+        assert pragma("cache_size") == -CACHE_KIB
+        assert pragma("mmap_size") == MMAP_BYTES
+    engine.dispose()
 
 
 def test_fifo_lock_arrival_order():

@@ -13,11 +13,12 @@ import hashlib
 import io
 import itertools
 import logging
+import operator
 import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -28,10 +29,12 @@ from sqlalchemy import delete, select
 from fieldapp import idnumbers
 from fieldapp.audit import services as audit
 from fieldapp.checks.models import STANDARD_KINDS, RegistryBatch, RegistryRecord
+from fieldapp.checks.registry_rows import ID_LIKE, encode_rows
 from fieldapp.checks.settings import today
 from fieldapp.db_types import utcnow
 from fieldapp.errors import FieldError, ImportRejected
 from fieldapp.extensions import db
+from fieldapp.gc_pause import paused_collector
 from fieldapp.register.bulk_insert import insert_columns
 from fieldapp.register.columns import normalize_header
 from fieldapp.register.parsing import CellError, cell_text, export_date, to_id_number
@@ -60,20 +63,15 @@ KIND_ALIASES = {
     "housing": "房产", "real-estate": "房产", "vehicle": "车辆", "vehicles": "车辆", "dibao": "低保",
     "business": "工商登记", "payroll": "财政供养", "deceased": "死亡人员", "deaths": "死亡人员",
 }
-# A column kept in the details but left out of the summary and fingerprint: the running row number.
-ROW_NUMBER_HEADERS = ("序号",)
-
 HEADER_SEARCH_ROWS = 30
 MAX_KIND_LENGTH = 40
-SUMMARY_LENGTH = 300
 # Rejections kept on the batch and listed in a message; the count covers them all.
 STORED_REJECTIONS = 1000
 MESSAGE_REJECTIONS = 20
 INSERT_CHUNK = 10_000
-# Rows between two "reading" progress calls.
-PROGRESS_ROWS = 500
+# Rows read at a time, between two "reading" progress calls.
+READ_BLOCK = 5000
 
-_ID_LIKE = re.compile(r"^\d{15}$|^\d{17}[\dX]$|^\d{17}[\dX]\d{2}$")
 # An ID number as registries mostly write it, which normalize_id returns unchanged.
 _PLAIN_ID_NUMBER = re.compile(r"[0-9]{17}[0-9X]")
 
@@ -252,6 +250,7 @@ def missing_id_column_message(batch: RegistryBatch) -> str:
              "that holds the ID numbers.", file=batch.filename, headers="、".join(batch.headers))
 
 
+@paused_collector()
 def import_batch(batch: RegistryBatch, path: str, *, progress: Progress | None = None,
                  user=None, sheet: Sheet | None = None) -> RegistryBatch:
     """Read every row of a queued batch and store its records; flushes, does not commit.
@@ -277,7 +276,7 @@ def import_batch(batch: RegistryBatch, path: str, *, progress: Progress | None =
     record_count = len(records["id_number"])
     for start in range(0, record_count, INSERT_CHUNK):
         chunk = {name: values[start:start + INSERT_CHUNK] for name, values in records.items()}
-        insert_columns(RegistryRecord.__table__, chunk, {"batch_id": batch.id})
+        insert_columns(RegistryRecord.__table__, chunk, {"batch_id": batch.id}, json_text={"details"})
         if progress is not None:
             progress("writing", min(start + INSERT_CHUNK, record_count), record_count)
     batch.status = "done"
@@ -311,77 +310,101 @@ def import_registry(path: str, kind: str, *, data_date: date | None = None, is_d
 
 
 def _read_records(batch: RegistryBatch, sheet: Sheet, progress: Progress | None):
-    """Read the rows of a registry; return the records column by column, the rejections and the rows read."""
+    """Read the rows of a registry; return the records column by column, the rejections and the rows read.
+
+    The rows are read in blocks. A block whose every ID cell is a plain ID number, as most
+    registries write them, is taken column by column. Any other block is read row by row.
+    """
     id_index = batch.headers.index(batch.id_column)
     name_index = batch.headers.index(batch.name_column) if batch.name_column else None
-    # (cell index, header, whether the summary and fingerprint include it) of each detail column.
-    detail_columns = [(index, header, header not in ROW_NUMBER_HEADERS)
-                      for index, header in enumerate(batch.headers) if index not in (id_index, name_index)]
-    # The fingerprint lists the details sorted by header; the order is the same for every row.
-    sorted_headers = sorted(header for _index, header, is_shown in detail_columns if is_shown)
     max_rows = current_app.config.get("REGISTRY_MAX_ROWS", 1_000_000)
-    records = {name: [] for name in ("id_number", "name", "row_no", "details", "summary", "fingerprint")}
-    add_id, add_name, add_row = records["id_number"].append, records["name"].append, records["row_no"].append
-    add_details, add_summary = records["details"].append, records["summary"].append
-    add_fingerprint = records["fingerprint"].append
-    kind = batch.kind
-    rejections, rows_read = [], 0
-    for row_no, cells in sheet.rows:
-        raw = cells[id_index] if id_index < len(cells) else None
-        is_plain_id = raw.__class__ is str and _PLAIN_ID_NUMBER.fullmatch(raw) is not None
-        # A row with an ID number is not blank, so the whole row is tested only when the ID is missing.
-        if not is_plain_id and _is_blank(raw) and all(_is_blank(value) for value in cells):
-            continue
-        rows_read += 1
-        if rows_read > max_rows:
+    read = _ReadRows(batch.id_column, id_index, name_index)
+    while block := list(itertools.islice(sheet.rows, READ_BLOCK)):
+        numbers, cells = zip(*block, strict=True)
+        if not read.add_plain_block(numbers, cells):
+            read.add_rows(block)
+        if read.count > max_rows:
             raise ImportRejected(_("The file has more than %(max)d rows; split it and import the parts.",
                                    max=max_rows))
-        if is_plain_id:
-            id_number = raw  # what normalize_id returns for it
-        else:
-            try:
-                id_number = normalize_id(raw)
-            except CellError as error:
-                rejections.append({"row": row_no, "column": batch.id_column,
-                                   "value": idnumbers.mask(cell_text(raw)), "reason": str(error)})
-                continue
-        name = cells[name_index] if name_index is not None and name_index < len(cells) else ""
-        details, summary_texts = _details(cells, detail_columns)
-        add_id(id_number)
-        add_name((name.strip() if name.__class__ is str else cell_text(name))[:100])
-        add_row(row_no)
-        add_details(details)
-        add_summary(_join_summary(summary_texts))
-        add_fingerprint(_fingerprint(kind, id_number, details, sorted_headers))
-        if progress is not None and rows_read % PROGRESS_ROWS == 0:
-            progress("reading", row_no, sheet.total_rows)
-    return records, rejections, rows_read
+        if progress is not None:
+            progress("reading", numbers[-1], sheet.total_rows)
+    records = {"id_number": read.id_numbers, "name": read.names, "row_no": read.row_numbers}
+    records["details"], records["summary"], records["fingerprint"] = encode_rows(
+        batch.kind, batch.headers, {id_index, name_index}, read.cells, read.id_numbers)
+    return records, read.rejections, read.count
 
 
-def _details(cells: list, detail_columns: list[tuple[int, str, bool]]) -> tuple[dict, list[str]]:
-    """Return the row's filled cells other than the ID number and name, by header, as JSON values.
+def _all_plain(values: list) -> bool:
+    """Return whether every value is an ID number written as normalize_id returns it.
 
-    Also return the texts of the values that the summary shows, in file order.
+    The values are tested together, by built-in functions over all of them: texts of 18
+    characters, ASCII, digits once the X are dropped, and every X the last character.
     """
-    details = {}
-    summary_texts = []
-    width = len(cells)
-    for index, header, is_shown in detail_columns:
-        if index >= width:
-            break
-        value = cells[index]
-        if value.__class__ is str:
-            value = value.strip()
-            if not value:
+    if set(map(type, values)) != {str} or set(map(len, values)) != {18}:
+        return False
+    joined = "".join(values)
+    finals = list(map(operator.itemgetter(17), values))
+    return joined.isascii() and joined.replace("X", "").isdigit() and joined.count("X") == finals.count("X")
+
+
+class _ReadRows:
+    """The rows of a registry read so far that have a usable ID number, and the rejected ones."""
+
+    def __init__(self, id_column: str, id_index: int, name_index: int | None):
+        self.id_column, self.id_index, self.name_index = id_column, id_index, name_index
+        self.id_numbers, self.names, self.row_numbers, self.cells = [], [], [], []
+        self.rejections = []
+        self.count = 0  # rows that are not blank, rejected ones included
+
+    def add_plain_block(self, numbers: tuple[int, ...], cells: tuple[list, ...]) -> bool:
+        """Add the rows if each contains a plain ID number; return whether it did."""
+        if min(map(len, cells)) <= self.id_index:
+            return False
+        id_numbers = list(map(operator.itemgetter(self.id_index), cells))
+        if not _all_plain(id_numbers):
+            return False
+        self.id_numbers += id_numbers  # what normalize_id returns for each
+        self.names += self._names(cells)
+        self.row_numbers += numbers
+        self.cells += cells
+        self.count += len(cells)
+        return True
+
+    def add_rows(self, block: list[tuple[int, list]]) -> None:
+        id_index = self.id_index
+        for row_no, cells in block:
+            raw = cells[id_index] if id_index < len(cells) else None
+            is_plain_id = raw.__class__ is str and _PLAIN_ID_NUMBER.fullmatch(raw) is not None
+            # A row with an ID number is not blank, so the whole row is tested only when the ID is missing.
+            if not is_plain_id and _is_blank(raw) and all(_is_blank(value) for value in cells):
                 continue
-        elif value is None:
-            continue
-        else:
-            value = _json_value(value)
-        details[header] = value
-        if is_shown:
-            summary_texts.append(value if value.__class__ is str else str(value))
-    return details, summary_texts
+            self.count += 1
+            try:
+                id_number = raw if is_plain_id else normalize_id(raw)
+            except CellError as error:
+                self.rejections.append({"row": row_no, "column": self.id_column,
+                                        "value": idnumbers.mask(cell_text(raw)), "reason": str(error)})
+                continue
+            self.id_numbers.append(id_number)
+            self.names.append(self._name(cells))
+            self.row_numbers.append(row_no)
+            self.cells.append(cells)
+
+    def _names(self, block: tuple[list, ...]) -> list[str]:
+        """Return the names of a block of rows, as ``_name`` would."""
+        if self.name_index is None or min(map(len, block)) <= self.name_index:
+            return [self._name(cells) for cells in block]
+        names = list(map(operator.itemgetter(self.name_index), block))
+        if set(map(type, names)) != {str}:
+            return [self._name(cells) for cells in block]
+        names = list(map(str.strip, names))
+        return names if max(map(len, names)) <= 100 else [name[:100] for name in names]
+
+    def _name(self, cells: list) -> str:
+        if self.name_index is None or self.name_index >= len(cells):
+            return ""
+        name = cells[self.name_index]
+        return (name.strip() if name.__class__ is str else cell_text(name))[:100]
 
 
 def normalize_id(value) -> str:
@@ -394,7 +417,7 @@ def normalize_id(value) -> str:
     text = to_id_number(value)
     if len(text) == 15 and text.isdigit():
         return widen_id(text)
-    if not _ID_LIKE.match(text):
+    if not ID_LIKE.match(text):
         raise CellError(_("Not an ID number: it needs 18 characters (17 digits, then a digit or X) or 15 "
                           "digits; correct it and import again."))
     return text[:18]
@@ -404,56 +427,6 @@ def widen_id(first_generation: str) -> str:
     """Widen a 15-digit ID number (born 1900-1999) to 18 characters: insert "19", add the check character."""
     first17 = first_generation[:6] + "19" + first_generation[6:]
     return first17 + idnumbers.check_character(first17)
-
-
-def _json_value(value):
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return int(value)
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == time() else value.isoformat(sep=" ")
-    if isinstance(value, date | time):
-        return value.isoformat()
-    if isinstance(value, str):
-        return value.strip()
-    return value
-
-
-def summarize(details: dict) -> str:
-    """Join the detail values for display, masking any that looks like an ID number."""
-    return _join_summary([str(value) for header, value in details.items()
-                          if header not in ROW_NUMBER_HEADERS])
-
-
-def _join_summary(texts: list[str]) -> str:
-    summary = " ".join([idnumbers.mask(text) if looks_like_id(text) else text for text in texts])
-    return summary if len(summary) <= SUMMARY_LENGTH else summary[:SUMMARY_LENGTH - 1] + "…"
-
-
-def looks_like_id(text: str) -> bool:
-    """Return whether a value looks like an ID number (15 or 18 characters) or a disability certificate."""
-    # The length test first: most values are far shorter or longer, and normalising costs more.
-    return 15 <= len(text) <= 40 and bool(_ID_LIKE.match(idnumbers.normalize(text)))
-
-
-def fingerprint(kind: str, id_number: str, details: dict) -> str:
-    """Return a hash of what identifies a registry row, so that the same row in a newer batch matches.
-
-    The details are sorted by header, so a newer file with its columns reordered gives the
-    same hash. The separators U+001E and U+001F are control characters that cell text hardly
-    ever contains.
-    """
-    headers = sorted(header for header in details if header not in ROW_NUMBER_HEADERS)
-    return _fingerprint(kind, id_number, details, headers)
-
-
-def _fingerprint(kind: str, id_number: str, details: dict, sorted_headers: list[str]) -> str:
-    """Return ``fingerprint(kind, id_number, details)``, given the detail headers in sorted order.
-
-    ``sorted_headers`` leaves out the row number column and may name headers that ``details`` lacks.
-    """
-    parts = [kind, id_number]
-    parts += [f"{header}\x1f{details[header]!r}" for header in sorted_headers if header in details]
-    return hashlib.blake2b("\x1e".join(parts).encode("utf-8"), digest_size=8).hexdigest()
 
 
 def rejection_message(rejections: list[dict]) -> str:

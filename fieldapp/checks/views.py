@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 
 from fieldapp import idnumbers
 from fieldapp.auth.login import roles_required
-from fieldapp.checks import jobs, queries, registries
+from fieldapp.checks import jobs, queries, registries, registry_rows
 from fieldapp.checks import settings as check_settings
 from fieldapp.checks.forms import (
     CUSTOM_KIND,
@@ -207,7 +207,7 @@ def registries_details(details: dict) -> list[tuple[str, str]]:
     shown = []
     for header, value in details.items():
         text = str(value)
-        shown.append((header, idnumbers.mask(text) if registries.looks_like_id(text) else text))
+        shown.append((header, idnumbers.mask(text) if registry_rows.looks_like_id(text) else text))
     return shown
 
 

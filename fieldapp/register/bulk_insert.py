@@ -11,7 +11,7 @@ would, because neither path applies SQLAlchemy's defaults.
 
 import itertools
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 
 from sqlalchemy import JSON, Table, func, select, text
 
@@ -27,12 +27,14 @@ _EMPTY_OBJECT = "{}"
 _JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
-def insert_columns(table: Table, columns: dict[str, Sequence], constants: dict | None = None) -> None:
+def insert_columns(table: Table, columns: dict[str, Sequence], constants: dict | None = None, *,
+                   json_text: Collection[str] = ()) -> None:
     """Insert rows into ``table`` within the session's transaction.
 
     ``columns`` maps a column name to its values, one per row, all of the same length.
     ``constants`` maps a column name to the one value every row has. Values are what the ORM
-    accepts (``Decimal``, ``date``, ``bool``, dicts and lists for JSON columns).
+    accepts (``Decimal``, ``date``, ``bool``, dicts and lists for JSON columns), except in the
+    JSON columns named in ``json_text``, whose values are JSON text already and are sent as they are.
     """
     constants = dict(constants or {})
     row_count = len(next(iter(columns.values())))
@@ -42,7 +44,8 @@ def insert_columns(table: Table, columns: dict[str, Sequence], constants: dict |
     connection = db.session.connection()
     dialect = connection.dialect
     names = [*columns, *constants]
-    values = [_processed(table, dialect, name, column_values) for name, column_values in columns.items()]
+    values = [column_values if name in json_text else _processed(table, dialect, name, column_values)
+              for name, column_values in columns.items()]
     values += [itertools.repeat(_processed(table, dialect, name, [value])[0], row_count)
                for name, value in constants.items()]
     rows = zip(*values, strict=False)

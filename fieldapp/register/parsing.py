@@ -247,11 +247,19 @@ def to_list(value) -> list[str]:
 
 
 def to_json_value(value):
-    """Keep an unknown column's cell in JSON: numbers as numbers, dates as ISO text."""
+    """Keep a cell in JSON: text stripped, numbers as numbers (whole floats as int), dates as ISO text.
+
+    A date and time at midnight is kept as the date alone, which is how a spreadsheet
+    shows a date cell.
+    """
+    if value.__class__ is str:
+        return value.strip()
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return int(value)
     if isinstance(value, bool | int | float):
         return value
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time() else value.isoformat(sep=" ")
     return cell_text(value)
 
 

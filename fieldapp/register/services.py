@@ -25,6 +25,7 @@ from fieldapp.audit import services as audit
 from fieldapp.db_types import utcnow
 from fieldapp.errors import ImportRejected
 from fieldapp.extensions import db
+from fieldapp.gc_pause import paused_collector
 from fieldapp.register import bulk_insert, columns, parsing, reader, report
 from fieldapp.register.models import Household, Member, RegisterImport
 from fieldapp.register.parsing import ParsedRegister, ParsedRow, Rejection
@@ -53,6 +54,7 @@ class ImportCounts:
     members_removed: int = 0
 
 
+@paused_collector()
 def import_register(
     path: str,
     *,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-05 00:14:55.295451
+Create Date: 2026-12-05 01:41:57.586312
 
 """
 from alembic import op
@@ -367,7 +367,7 @@ def upgrade():
     )
     with op.batch_alter_table('members', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_members_household_id'), ['household_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_members_id_number'), ['id_number'], unique=False)
+        batch_op.create_index('ix_members_id_number', ['id_number', 'household_id', 'receives_dibao', 'name'], unique=False)
 
     op.create_table('sampled_households',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -752,7 +752,7 @@ def downgrade():
 
     op.drop_table('sampled_households')
     with op.batch_alter_table('members', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_members_id_number'))
+        batch_op.drop_index('ix_members_id_number')
         batch_op.drop_index(batch_op.f('ix_members_household_id'))
 
     op.drop_table('members')

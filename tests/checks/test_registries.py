@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from fieldapp import idnumbers
 from fieldapp.audit.models import AuditRecord
-from fieldapp.checks import registries
+from fieldapp.checks import registries, registry_rows
 from fieldapp.checks.models import RegistryBatch, RegistryRecord
 from fieldapp.errors import FieldError, ImportRejected
 from fieldapp.extensions import db
@@ -215,6 +215,6 @@ def test_details_summary_fingerprint(ctx, tmp_path):
     assert stored[2].details == {"序号": 3, "建筑面积(平方米)": 75.25, "备注": "已出售"}
     assert stored[0].summary == f"县城小区1号 86.5 {idnumbers.mask(other_id)}"
     for record in stored:
-        assert record.summary == registries.summarize(record.details)
-        assert record.fingerprint == registries.fingerprint("房产", record.id_number, record.details)
+        assert record.summary == registry_rows.summarize(record.details)
+        assert record.fingerprint == registry_rows.fingerprint("房产", record.id_number, record.details)
     assert stored[0].fingerprint != stored[2].fingerprint

@@ -1,0 +1,182 @@
+"""A registry row's other columns as its stored details, summary and fingerprint.
+
+An import handles every cell of every row, so the rows are encoded column by column
+with the interpreter's built-in functions, not by a Python loop per cell. The details
+text is what ``json.dumps(details, ensure_ascii=False, separators=(",", ":"))`` writes.
+``summarize`` and ``fingerprint`` define the summary and the fingerprint from a details
+dict, and ``encode_rows`` gives the same results.
+"""
+
+import functools
+import hashlib
+import itertools
+import json
+import math
+import operator
+import re
+
+from fieldapp import idnumbers
+from fieldapp.register.parsing import to_json_value
+
+# A column kept in the details but left out of the summary and fingerprint: the running row number.
+ROW_NUMBER_HEADERS = ("序号",)
+SUMMARY_LENGTH = 300
+# An ID number of 15 or 18 characters, or a disability certificate number (the holder's ID and two digits).
+ID_LIKE = re.compile(r"^\d{15}$|^\d{17}[\dX]$|^\d{17}[\dX]\d{2}$")
+
+# Writes a text as a JSON string, non-ASCII characters kept (the C version of the standard library's).
+_encode_text = json.encoder.encode_basestring
+_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def summarize(details: dict) -> str:
+    """Join the detail values for display, masking any that looks like an ID number."""
+    return join_summary([str(value) for header, value in details.items() if header not in ROW_NUMBER_HEADERS])
+
+
+def join_summary(texts: list[str]) -> str:
+    summary = " ".join([idnumbers.mask(text) if looks_like_id(text) else text for text in texts])
+    return summary if len(summary) <= SUMMARY_LENGTH else summary[:SUMMARY_LENGTH - 1] + "…"
+
+
+def looks_like_id(text: str) -> bool:
+    """Return whether a value looks like an ID number (15 or 18 characters) or a disability certificate."""
+    # The length test comes first because most values are far shorter or longer, and normalising costs more.
+    return 15 <= len(text) <= 40 and bool(ID_LIKE.match(idnumbers.normalize(text)))
+
+
+def fingerprint(kind: str, id_number: str, details: dict) -> str:
+    """Return a hash of what identifies a registry row, so that the same row in a newer batch matches.
+
+    It hashes the kind, the ID number and the details as JSON with the headers sorted, so a
+    newer file with its columns reordered gives the same hash. The separator U+001E is a
+    control character that neither an ID number nor a kind contains.
+    """
+    shown = {header: value for header, value in details.items() if header not in ROW_NUMBER_HEADERS}
+    text = json.dumps(shown, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return _hash([kind, id_number, text])
+
+
+def _hash(parts: list[str]) -> str:
+    return hashlib.blake2b("\x1e".join(parts).encode("utf-8"), digest_size=8).hexdigest()
+
+
+def _encoded(value) -> str:
+    """Return a details value (text, number or truth value) as JSON text, as the JSON encoder writes it."""
+    kind = value.__class__
+    if kind is str:
+        return _encode_text(value)
+    if kind is int:
+        return int.__repr__(value)
+    if kind is float and math.isfinite(value):
+        return float.__repr__(value)
+    return _JSON_ENCODER.encode(value)
+
+
+def encode_rows(kind: str, headers: list[str], skipped: set[int], rows: list[list],
+                id_numbers: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """Return the details as JSON text, the summary and the fingerprint of each of ``rows``.
+
+    ``skipped`` are the indexes of the ID number and name columns; ``id_numbers`` are the
+    rows' normalised ID numbers. The rows are handled column by column, so that most of
+    the work is done by the interpreter's built-in functions, not by a Python loop per cell.
+    A missing cell (beyond the row's end, empty or blank) is left out of all three.
+    """
+    count = len(rows)
+    columns = [
+        (headers[index], _Column(values))
+        for index, values in enumerate(itertools.zip_longest(*rows) if count else ())
+        if index not in skipped and index < len(headers)
+    ]
+    shown = [(header, column) for header, column in columns if header not in ROW_NUMBER_HEADERS]
+    summaries = [summary if len(summary) <= SUMMARY_LENGTH else summary[:SUMMARY_LENGTH - 1] + "…"
+                 for summary in _joined(" ", [column.texts() for _header, column in shown], count)]
+    # The fingerprint's text: kind, ID number and the JSON of the shown details in header order.
+    prefix = _percent_escaped(kind) + "\x1e%s\x1e"
+    marked = _json_objects(sorted(shown, key=_header_of), [id_numbers], count, prefix)
+    digests = map(functools.partial(hashlib.blake2b, digest_size=8), map(str.encode, marked))
+    return (_json_objects(columns, [], count), summaries,
+            list(map(operator.methodcaller("hexdigest"), digests)))
+
+
+def _json_objects(columns: list[tuple[str, "_Column"]], leading: list[list[str]], count: int,
+                  prefix: str = "") -> list[str]:
+    """Return each row's values of ``columns`` as a JSON object, after ``prefix``.
+
+    ``prefix`` is a %-format string that takes the values of ``leading``, one list per ``%s``.
+    """
+    if all(not column.missing for _header, column in columns):
+        # Every row has every column: one format string gives each row's text.
+        keys = [_percent_escaped(_encode_text(header)) for header, _column in columns]
+        template = prefix + "{" + ",".join(key + ":%s" for key in keys) + "}"
+        values = [*leading, *[column.encoded for _header, column in columns]]
+        return list(map(template.__mod__, zip(*values, strict=True))) if values else [template] * count
+    pieces = [column.blanked(list(map((_encode_text(header) + ":").__add__, column.encoded)))
+              for header, column in columns]
+    objects = ["{" + text + "}" for text in _joined(",", pieces, count)]
+    if not leading:
+        return objects
+    return list(map((prefix + "%s").__mod__, zip(*leading, objects, strict=True)))
+
+
+def _header_of(column: tuple[str, "_Column"]) -> str:
+    return column[0]
+
+
+def _percent_escaped(text: str) -> str:
+    """Return text for a %-format string, where it stands for itself."""
+    return text.replace("%", "%%")
+
+
+def _joined(separator: str, columns: list[list[str]], count: int) -> list[str]:
+    """Join the rows of ``columns`` with ``separator``, leaving out empty texts."""
+    if not columns:
+        return [""] * count
+    if any("" in column for column in columns):
+        return [separator.join(filter(None, row)) for row in zip(*columns, strict=True)]
+    return list(map(separator.join, zip(*columns, strict=True)))
+
+
+class _Column:
+    """The cells of one detail column, as the values kept in the details."""
+
+    def __init__(self, cells: tuple):
+        types = set(map(type, cells))
+        self.is_text = types == {str}
+        # A column of numbers only, whose values are all written the same way by repr, str and JSON.
+        self.is_number = not self.is_text and types <= {int, float} and all(map(math.isfinite, cells))
+        if self.is_text:
+            self.values = list(map(str.strip, cells))
+        elif self.is_number:
+            self.values = [int(cell) if cell.__class__ is float and cell.is_integer() and -1e15 < cell < 1e15
+                           else cell for cell in cells]
+        else:
+            self.values = ["" if cell is None else to_json_value(cell) for cell in cells]
+        # Positions of the missing cells: None, empty or blank text.
+        self.missing = [position for position, value in enumerate(self.values) if value == ""] \
+            if "" in self.values else []
+
+    @functools.cached_property
+    def encoded(self) -> list[str]:
+        """Each value as JSON text."""
+        if self.is_number:
+            return list(map(repr, self.values))
+        return list(map(_encode_text if self.is_text else _encoded, self.values))
+
+    def blanked(self, texts: list[str]) -> list[str]:
+        """Return ``texts``, one per cell, with the texts of the missing cells emptied."""
+        for position in self.missing:
+            texts[position] = ""
+        return texts
+
+    def texts(self) -> list[str]:
+        """Each value as the summary shows it: as text, an ID number masked."""
+        if self.is_text:
+            texts = self.values
+        elif self.is_number:
+            texts = list(map(str, self.values))
+        else:
+            texts = [value if value.__class__ is str else str(value) for value in self.values]
+        if max(map(len, texts), default=0) >= 15:
+            texts = [idnumbers.mask(text) if looks_like_id(text) else text for text in texts]
+        return self.blanked(list(texts)) if self.missing else texts
