@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-05 01:41:57.586312
+Create Date: 2026-12-05 01:59:05.538422
 
 """
 from alembic import op
@@ -43,6 +43,20 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_questionnaires')),
     sa.UniqueConstraint('code', 'version', name=op.f('uq_questionnaires_code_version'))
     )
+    op.create_table('registry_records',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('batch_id', sa.Integer(), nullable=False),
+    sa.Column('id_number', sa.String(length=32), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('row_no', sa.Integer(), nullable=False),
+    sa.Column('details', sa.JSON(), nullable=False),
+    sa.Column('summary', sa.String(length=300), nullable=False),
+    sa.Column('fingerprint', sa.String(length=16), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_registry_records'))
+    )
+    with op.batch_alter_table('registry_records', schema=None) as batch_op:
+        batch_op.create_index('ix_registry_records_batch_id_number', ['batch_id', 'id_number'], unique=False)
+
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sa.String(length=64), nullable=False),
@@ -313,21 +327,6 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_households_division_code'), ['division_code'], unique=False)
         batch_op.create_index(batch_op.f('ix_households_is_demo'), ['is_demo'], unique=False)
         batch_op.create_index(batch_op.f('ix_households_township_code'), ['township_code'], unique=False)
-
-    op.create_table('registry_records',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('batch_id', sa.Integer(), nullable=False),
-    sa.Column('id_number', sa.String(length=32), nullable=False),
-    sa.Column('name', sa.String(length=100), nullable=False),
-    sa.Column('row_no', sa.Integer(), nullable=False),
-    sa.Column('details', sa.JSON(), nullable=False),
-    sa.Column('summary', sa.String(length=300), nullable=False),
-    sa.Column('fingerprint', sa.String(length=16), nullable=False),
-    sa.ForeignKeyConstraint(['batch_id'], ['registry_batches.id'], name=op.f('fk_registry_records_batch_id_registry_batches'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_registry_records'))
-    )
-    with op.batch_alter_table('registry_records', schema=None) as batch_op:
-        batch_op.create_index('ix_registry_records_batch_id_number', ['batch_id', 'id_number'], unique=False)
 
     op.create_table('team_members',
     sa.Column('team_id', sa.Integer(), nullable=False),
@@ -757,10 +756,6 @@ def downgrade():
 
     op.drop_table('members')
     op.drop_table('team_members')
-    with op.batch_alter_table('registry_records', schema=None) as batch_op:
-        batch_op.drop_index('ix_registry_records_batch_id_number')
-
-    op.drop_table('registry_records')
     with op.batch_alter_table('households', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_households_township_code'))
         batch_op.drop_index(batch_op.f('ix_households_is_demo'))
@@ -811,6 +806,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_users_is_demo'))
 
     op.drop_table('users')
+    with op.batch_alter_table('registry_records', schema=None) as batch_op:
+        batch_op.drop_index('ix_registry_records_batch_id_number')
+
+    op.drop_table('registry_records')
     op.drop_table('questionnaires')
     with op.batch_alter_table('divisions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_divisions_parent_code'))
