@@ -182,12 +182,19 @@ def _header_index(top: list[list]) -> int | None:
 
 
 def _header_labels(cells: list) -> list[str]:
-    """Header cells as text; a blank header becomes "列N" and a repeated one gets " (2)", " (3)", ..."""
-    labels, seen = [], {}
+    """Header cells as text; a blank header becomes "列N" and a repeated one gets " (2)", " (3)", ...
+
+    Labels are unique even when the file itself has a header such as "A (2)", because each label
+    is a key of the details.
+    """
+    labels, used, repeats = [], set(), {}
     for position, cell in enumerate(cells, start=1):
-        label = cell_text(cell) or f"列{position}"
-        seen[label] = seen.get(label, 0) + 1
-        labels.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
+        label = text = cell_text(cell) or f"列{position}"
+        while label in used:
+            repeats[text] = repeats.get(text, 1) + 1
+            label = f"{text} ({repeats[text]})"
+        used.add(label)
+        labels.append(label)
     return labels
 
 

@@ -1,6 +1,7 @@
 """Encoding registry rows column by column: the same details, summary and fingerprint as the definitions."""
 
 import json
+import tracemalloc
 from datetime import date, datetime, time
 
 import pytest
@@ -99,3 +100,32 @@ def test_blocks_with_and_without_plain_ids(ctx, tmp_path, monkeypatch):
     assert [record.details for record in stored] == [
         {"单位名称": "县医院"}, {"单位名称": "县一中"}, {"单位名称": "县医院"}, {"单位名称": "乡政府"}]
     assert batch.rows_read == 4
+
+
+def test_columns_without_values_cost_no_memory():
+    # A stray cell in column XFD makes calamine pad the header row and every row to 16,384 cells.
+    headers = ["姓名", "证件号码", "坐落地址"] + [f"列{number}" for number in range(4, 16_385)]
+    padding = [""] * 16_381 + ["beyond the header row"]
+    rows = [["张三", ID, f"县城小区{number}号", *padding] for number in range(50)]
+    tracemalloc.start()
+    try:
+        details, summaries, fingerprints = registry_rows.encode_rows("房产", headers, {0, 1}, rows, [ID] * 50)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10 * 2**20  # keeping the empty columns until the end took 75 MiB
+    wanted, summary, mark = expected({"坐落地址": "县城小区0号"})
+    assert json.loads(details[0]) == wanted
+    assert summaries[0] == summary
+    assert fingerprints[0] == mark
+
+
+def test_repeated_header_names_stay_distinct(ctx, tmp_path):
+    rows = [["姓名", "证件号码", "备注", "备注", "备注 (2)"], ["张三", ID, "一", "二", "三"]]
+    batch = registries.import_registry(write_xlsx(tmp_path / "r.xlsx", rows), "房产")
+    assert batch.headers == ["姓名", "证件号码", "备注", "备注 (2)", "备注 (2) (2)"]
+    [record] = db.session.scalars(select(RegistryRecord).where(RegistryRecord.batch_id == batch.id)).all()
+    wanted, summary, mark = expected({"备注": "一", "备注 (2)": "二", "备注 (2) (2)": "三"})
+    assert record.details == wanted
+    assert record.summary == summary
+    assert record.fingerprint == mark
