@@ -1,9 +1,13 @@
 """``flask create-user``."""
 
 import click
+from babel.lists import format_list
 from flask.cli import with_appcontext
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from fieldapp.auth import services
+from fieldapp.auth.forms import ROLE_LABELS
 from fieldapp.errors import FieldError
 from fieldapp.extensions import db
 
@@ -28,4 +32,6 @@ def create_user(username, role, divisions, display_name, demo, password):
         db.session.rollback()
         raise click.ClickException(error.message) from None
     db.session.commit()
-    click.echo(f"Created {user.role} {user.username} for {', '.join(user.division_codes)}.")
+    click.echo(_("Created the account %(username)s (%(role)s) for divisions %(divisions)s.",
+                 username=user.username, role=ROLE_LABELS[user.role],
+                 divisions=format_list(user.division_codes, locale=get_locale())))

@@ -2,6 +2,7 @@
 
 import click
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
 
 from fieldapp.divisions import services
 from fieldapp.errors import ImportRejected
@@ -28,4 +29,5 @@ def import_divisions(file):
         db.session.rollback()
         raise click.ClickException(error.message) from None
     db.session.commit()
-    click.echo(f"Divisions: {result.added} added, {result.updated} updated, {result.unchanged} unchanged.")
+    click.echo(_("Divisions: %(added)d added, %(updated)d updated, %(unchanged)d unchanged.",
+                 added=result.added, updated=result.updated, unchanged=result.unchanged))

@@ -7,6 +7,7 @@ change when the register or the checks change later.
 
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -177,7 +178,8 @@ def _open_problems(household_ids: list[int], user) -> dict[int, list[str]]:
         )
         for problem in db.session.execute(stmt).scalars():
             detail = problem_detail(problem)
-            text = f"{rule_name(problem.rule_id)}: {detail}" if detail else rule_name(problem.rule_id)
+            rule = rule_name(problem.rule_id)
+            text = _("%(rule)s: %(detail)s", rule=rule, detail=detail) if detail else rule
             found.setdefault(problem.household_id, []).append(text)
     return found
 

@@ -8,7 +8,9 @@ export the lists. Each of these routes checks the record's scope.
 import io
 import secrets
 
+from babel.lists import format_list
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -282,7 +284,8 @@ def _fill_move_choices(form: MoveForm, sampling_round: SamplingRound, inspectors
                                    for i in services.round_inspectors(sampling_round, current_user)]
     form.to_inspector.choices = [(i.id, i.display_name or i.username) for i in inspectors]
     form.village.choices = [("", _("All villages"))] + [
-        (code, f"{name} ({code})") for code, name in services.round_villages(sampling_round, current_user)
+        (code, _("%(name)s (%(code)s)", name=name, code=code))
+        for code, name in services.round_villages(sampling_round, current_user)
     ]
 
 
@@ -356,7 +359,14 @@ def export_list(round_id: int):
 @bp.route("/teams")
 @roles_required("admin")
 def team_list():
-    return render_template("sampling/teams.html", teams=teams.teams_for(current_user))
+    visible = teams.teams_for(current_user)
+    # Joined as the locale joins a list: "张三、李四和王五" in Chinese, "A, B, and C" in English.
+    member_names = {
+        team.id: format_list([member.user.display_name or member.user.username for member in team.members],
+                             locale=get_locale())
+        for team in visible if team.members
+    }
+    return render_template("sampling/teams.html", teams=visible, member_names=member_names)
 
 
 @bp.route("/teams/new", methods=["GET", "POST"], defaults={"team_id": None})

@@ -1,7 +1,10 @@
 """``flask seed-demo`` and ``flask reset-demo``: the training data."""
 
 import click
+from babel.lists import format_list
 from flask.cli import with_appcontext
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from fieldapp.errors import FieldError
 from fieldapp.extensions import db
@@ -25,7 +28,7 @@ seed_option = click.option(
 def seed_demo(if_missing, households, seed):
     """Create the demo accounts and demo households, run the checks and draw a sampling round."""
     if if_missing and demo.demo_data_exists():
-        click.echo("Demo data exists already; nothing to do.")
+        click.echo(_("Demo data exists already; nothing to do."))
         return
     _seed(households, seed)
 
@@ -37,11 +40,12 @@ def seed_demo(if_missing, households, seed):
 def reset_demo(households, seed):
     """Delete all demo data and the work done on it, then seed it again. The audit log is kept."""
     deleted = demo.delete_demo_data()
-    click.echo(
-        f"Deleted demo data: households {deleted.households}, sampling rounds {deleted.rounds}, "
-        f"visits {deleted.visits}, photos {deleted.photos}, findings {deleted.findings}; "
-        f"extra demo accounts deactivated: {deleted.accounts_deactivated}."
-    )
+    click.echo(_(
+        "Deleted demo data: households %(households)d, sampling rounds %(rounds)d, visits %(visits)d, "
+        "photos %(photos)d, findings %(findings)d; extra demo accounts deactivated: %(accounts)d.",
+        households=deleted.households, rounds=deleted.rounds, visits=deleted.visits, photos=deleted.photos,
+        findings=deleted.findings, accounts=deleted.accounts_deactivated,
+    ))
     _seed(households, seed)
     demo.remove_deleted_files(deleted)
 
@@ -54,15 +58,16 @@ def _seed(households: int, seed: int) -> None:
         db.session.rollback()
         raise click.ClickException(error.message) from None
     db.session.commit()
-    click.echo(
-        f"Seeded {summary.households} demo households with {summary.members} members in "
-        f"{summary.villages} villages (seed {seed}); {len(summary.planted)} problems planted, "
-        f"{summary.problems_opened} suspected problems found by the checks."
-    )
-    click.echo(
-        f"Sampling round {summary.sampling_round.name} drew {summary.sampled} households, assigned to "
-        f"the demo inspectors."
-    )
-    accounts = ", ".join(account.username for account in demo.DEMO_ACCOUNTS)
-    click.echo(f"Demo accounts ({summary.accounts_created} created, {summary.accounts_restored} restored): "
-               f"{accounts}; password {demo.DEMO_PASSWORD}")
+    click.echo(_(
+        "Seeded %(households)d demo households with %(members)d members in %(villages)d villages "
+        "(seed %(seed)d); %(planted)d problems planted, %(opened)d suspected problems found by the checks.",
+        households=summary.households, members=summary.members, villages=summary.villages, seed=seed,
+        planted=len(summary.planted), opened=summary.problems_opened,
+    ))
+    click.echo(_("Sampling round %(name)s drew %(count)d households, assigned to the demo inspectors.",
+                 name=summary.sampling_round.name, count=summary.sampled))
+    accounts = format_list([account.username for account in demo.DEMO_ACCOUNTS], locale=get_locale())
+    click.echo(_("Demo accounts (%(created)d created, %(restored)d restored): %(accounts)s; password "
+                 "%(password)s",
+                 created=summary.accounts_created, restored=summary.accounts_restored, accounts=accounts,
+                 password=demo.DEMO_PASSWORD))

@@ -2,6 +2,7 @@
 
 import click
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
 
 from fieldapp.extensions import db
 from fieldapp.visits import questionnaires
@@ -18,6 +19,7 @@ def load_questionnaires():
         raise click.ClickException(str(error)) from error
     db.session.commit()
     for questionnaire in inserted:
-        click.echo(f"Loaded questionnaire {questionnaire.code} v{questionnaire.version}.")
+        click.echo(_("Loaded questionnaire %(code)s, version %(version)d.",
+                     code=questionnaire.code, version=questionnaire.version))
     if not inserted:
-        click.echo("Every bundled questionnaire version is already loaded.")
+        click.echo(_("Every bundled questionnaire version is already loaded."))

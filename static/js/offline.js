@@ -31,12 +31,21 @@
     });
   }
 
+  // A time in the page's language, 24-hour like the server's pages: "14:30" today, else
+  // "12月5日 14:30" (English "Dec 5, 14:30"), with the year when it is not this year's.
+  // A numeric month would read "12/5" in Chinese, so the month is "short".
   function timeText(iso) {
     var date = new Date(iso);
+    var now = new Date();
     var lang = document.documentElement.lang || undefined;
-    var sameDay = date.toDateString() === new Date().toDateString();
-    var options = sameDay ? { hour: "2-digit", minute: "2-digit" }
-      : { month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit" };
+    var options = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+    if (date.toDateString() !== now.toDateString()) {
+      options.month = "short";
+      options.day = "numeric";
+    }
+    if (date.getFullYear() !== now.getFullYear()) {
+      options.year = "numeric";
+    }
     return date.toLocaleString(lang, options);
   }
 
@@ -331,7 +340,9 @@
     }).then(savePages);
   }
 
-  global.FieldApp.page = { settings: settings, messages: messages, format: format, setFlash: setFlash };
+  global.FieldApp.page = {
+    settings: settings, messages: messages, format: format, timeText: timeText, setFlash: setFlash
+  };
 
   global.FieldApp.store.open().then(start, function () {
     if (panel) {

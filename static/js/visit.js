@@ -604,8 +604,11 @@
       return;
     }
     notice.hidden = false;
-    notice.querySelector("[data-text]").textContent = format(page.messages.draftRestored, {
-      time: new Date(draft.updated_at).toLocaleString(document.documentElement.lang || undefined),
+    // A form page saved on the phone before an update has no draftRestoredPhotos; its draftRestored
+    // then still counts the photos.
+    var template = (photoCount && page.messages.draftRestoredPhotos) || page.messages.draftRestored;
+    notice.querySelector("[data-text]").textContent = format(template, {
+      time: page.timeText(draft.updated_at),
       photos: photoCount
     });
   }

@@ -21,7 +21,7 @@ def test_create_user_prompts_password(app):
                              "--name", "王芳")
 
     assert result.exit_code == 0, result.output
-    assert "Created admin wang.fang for 371600000000." in result.output
+    assert "Created the account wang.fang (Administrator) for divisions 371600000000." in result.output
     user = user_named("wang.fang")
     assert user.role == "admin"
     assert user.display_name == "王芳"

@@ -280,6 +280,9 @@ def test_offline_visits_survive_reload(live_server, phone, artifacts):
 
     page.reload()
     expect(page.locator("#draft-notice")).to_be_visible()
+    # Chinese by default: a time saved today reads "14:30", an older one "12月5日 14:30".
+    expect(page.locator("#draft-notice [data-text]")).to_have_text(
+        re.compile(r"^已恢复您于 (\d+年)?(\d+月\d+日 )?\d\d:\d\d 保存的未填完答案和 1 张照片。$"))
     expect(page.locator('[data-field="food_enough"] input[value="no"]')).to_be_checked()
     expect(page.locator('#in-house_count')).to_have_value("2")
     expect(page.locator("#q-house_photo .photo-thumb")).to_have_count(1)

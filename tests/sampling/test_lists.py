@@ -180,6 +180,20 @@ def test_verify_page(english, make, admin, sampling_round):
     assert "the same, in the same order" in page
 
 
+def test_print_and_verify_chinese_punctuation(client, app, make, admin, sampling_round):
+    inspector = make.user("inspector", [make.LAODIAN])
+    services.auto_assign(sampling_round, [inspector], user=admin)
+    login(client, admin)
+    client.set_cookie("lang", "zh_CN", domain=app.config["SERVER_NAME"])
+    page = client.get(f"/sampling/{sampling_round.id}/print").get_data(as_text=True)
+    assert "<h1>农户名单：Full</h1>" in page
+    assert f"核查员：{inspector.display_name or inspector.username}" in page
+    assert "核查员：未分配" in page
+    assert f"（{SHANGDIAN_VILLAGE}）</option>" in page
+    page = client.get(f"/sampling/{sampling_round.id}/verify").get_data(as_text=True)
+    assert "<h1>重新抽取验证：Full</h1>" in page
+
+
 def test_new_round_with_options(english, make, admin, register):
     login(english, admin)
     response = english.post("/sampling/new", data={

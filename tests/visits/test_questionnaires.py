@@ -198,11 +198,13 @@ def test_answer_rows_follow_locale(definition, household, ctx):
         row = next(r for r in rows if r["label"] == "Structure of the main house")
         assert row == {"section": "7. Housing safety", "label": "Structure of the main house",
                        "value": "Brick and concrete"}
+        head = household.members[0]
+        assert any(r["label"] == f"{head.name}: Health" and r["value"] == "Healthy" for r in rows)
     with force_locale("zh_CN"):
         rows = questionnaires.answer_rows(visit)
         assert {"section": "七、住房安全", "label": "房屋结构", "value": "砖混"} in rows
         head = household.members[0]
-        assert any(r["label"] == f"{head.name}: 健康状况" and r["value"] == "健康" for r in rows)
+        assert any(r["label"] == f"{head.name}：健康状况" and r["value"] == "健康" for r in rows)
 
 
 def test_cli_loads_once(app):

@@ -235,6 +235,20 @@ def test_outcomes_and_onsite_problems_open_findings(logged_in, sampled, househol
     assert all(f.status == "pending" for f in findings)
 
 
+def test_visit_page_chinese_punctuation(logged_in, sampled, household):
+    confirmed = problem(household)
+    outcome = {f"outcome_{confirmed.id}": "confirmed", f"note_{confirmed.id}": "户主证件号码登记错误"}
+    data = visit_form(household, str(uuid.uuid4()), problem_ids=[str(confirmed.id)], **outcome)
+    response = post_visit(logged_in, sampled, data)
+    logged_in.set_cookie("lang", "zh_CN", domain="localhost.localdomain")
+    page = logged_in.get(response.headers["Location"]).get_data(as_text=True)
+    assert "入户核查问卷 · 第 1 版" in page
+    assert "精度：12 米" in page
+    assert "</strong>：属实" in page
+    assert f"{household.members[0].name}：健康状况" in page
+    assert "±" not in page
+
+
 def test_same_visit_three_times_stored_once(logged_in, sampled, household):
     confirmed = problem(household)
     client_uuid = str(uuid.uuid4())

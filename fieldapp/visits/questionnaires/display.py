@@ -84,7 +84,8 @@ def answer_rows(visit) -> list[dict]:
                     if question["key"] in block:
                         rows.append({
                             "section": section_title,
-                            "label": f"{who}: {localized(question['label'])}",
+                            "label": _("%(member)s: %(question)s", member=who,
+                                       question=localized(question["label"])),
                             "value": format_answer(question, block[question["key"]]),
                         })
             continue
