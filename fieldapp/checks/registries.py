@@ -38,7 +38,7 @@ from fieldapp.gc_pause import paused_collector
 from fieldapp.register.bulk_insert import insert_columns
 from fieldapp.register.columns import normalize_header
 from fieldapp.register.parsing import CellError, cell_text, export_date, to_id_number
-from fieldapp.register.reader import CSV_EXTENSIONS, EXCEL_EXTENSIONS, decode_csv
+from fieldapp.register.reader import CSV_EXTENSIONS, EXCEL_EXTENSIONS, decode_csv, sheet_rows
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ def _open_workbook(path: str) -> Sheet:
                                error=str(error)[:200])) from None
     for sheet_name in workbook.sheet_names:
         sheet = workbook.get_sheet_by_name(sheet_name)
-        rows = sheet.iter_rows()
+        rows = sheet_rows(sheet)
         top = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
         found = _sheet_from(top, rows, total_rows=sheet.end[0] + 1 if sheet.end else 0)
         if found is not None:

@@ -62,13 +62,36 @@ def _open_workbook(path: str, aliases: dict[str, Column]) -> Table:
         sheet = workbook.get_sheet_by_name(sheet_name)
         # iter_rows starts at the sheet's first row even when the used range starts lower,
         # so the n-th row given is row n of the sheet.
-        rows = sheet.iter_rows()
+        rows = sheet_rows(sheet)
         top = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
         total_rows = sheet.end[0] + 1 if sheet.end else 0
         table = _table_from(top, rows, aliases, total_rows=total_rows, sheet_name=sheet_name)
         if table is not None:
             return table
     raise _no_header()
+
+
+def sheet_rows(sheet) -> Iterator[list]:
+    """Yield the rows of a calamine sheet; raise ``ImportRejected`` naming a row calamine cannot read.
+
+    calamine raises while reading a row, for example OverflowError for a number of about 1e10
+    in a cell formatted as a duration, which Python's ``timedelta`` cannot hold.
+    """
+    rows = sheet.iter_rows()
+    row_number = 0
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except (CalamineError, OverflowError, ValueError) as error:
+            raise ImportRejected(
+                _("Row %(row)d of sheet %(sheet)s could not be read (%(error)s). A cell there is probably "
+                  "a date or time out of range: format that cell as text or a plain number, save the file "
+                  "and import it again.", row=row_number + 1, sheet=sheet.name, error=str(error)[:200])
+            ) from None
+        row_number += 1
+        yield row
 
 
 def _open_csv(path: str, aliases: dict[str, Column]) -> Table:

@@ -14,6 +14,7 @@ from fieldapp.errors import FieldError, ImportRejected
 from fieldapp.extensions import db
 from tests import factories
 from tests.checks.builders import vehicle_file, write_csv, write_xlsx
+from tests.register.builders import write_duration_overflow
 
 ID = factories.id_number("19800101", 11)  # ends in a digit
 ID_X = "11010519491231002X"
@@ -140,6 +141,14 @@ def test_skip_rejected_rows(ctx, tmp_path):
     assert (batch.rows_read, batch.rows_rejected) == (3, 2)
     assert [rejection["row"] for rejection in batch.rejections] == [3, 4]
     assert batch.rejections[0]["value"] == "**********"
+
+
+def test_unreadable_cell_rejected(ctx, tmp_path, english):
+    path = write_duration_overflow(tmp_path / "r.xlsx", ["姓名", "证件号码", "时长"], ["张三", ID])
+    with pytest.raises(ImportRejected) as raised:
+        registries.import_registry(path, "房产")
+    assert "Row 2 of sheet 成员 could not be read" in raised.value.message
+    assert db.session.scalars(select(RegistryRecord)).all() == []
 
 
 def test_header_only_file_rejected(ctx, tmp_path):

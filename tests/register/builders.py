@@ -129,3 +129,14 @@ def write_csv(path, rows: list[dict], *, encoding: str = "utf-8", bom: bool = Fa
     with open(path, "wb") as handle:
         handle.write(data)
     return str(path)
+
+
+def write_duration_overflow(path, header: list[str], row: list[str]) -> str:
+    """Write a sheet whose second row ends with a cell calamine cannot read: 1e10 formatted as a duration."""
+    workbook = xlsxwriter.Workbook(str(path))
+    sheet = workbook.add_worksheet("成员")
+    sheet.write_row(0, 0, header)
+    sheet.write_row(1, 0, row)
+    sheet.write_number(1, len(row), 1e10, workbook.add_format({"num_format": "[h]:mm:ss"}))
+    workbook.close()
+    return str(path)

@@ -124,6 +124,17 @@ def test_damaged_workbook_rejected(tmp_path, english):
     assert "could not be read" in rejected(path).message
 
 
+def test_unreadable_cell_names_row(tmp_path, english):
+    header = ["户编号", "姓名", "证件号码", "务工时长"]
+    path = builders.write_duration_overflow(tmp_path / "duration.xlsx", header,
+                                            ["371622000100001", "张三", "110105194912310021"])
+
+    message = rejected(path).message
+
+    assert "Row 2 of sheet 成员 could not be read" in message
+    assert "format that cell as text" in message
+
+
 def test_header_only_rejected(tmp_path, english):
     path = builders.write_xlsx(tmp_path / "empty.xlsx", [])
 
