@@ -160,10 +160,12 @@ def _parse_stored(threshold: Threshold, text: str):
 def _reference_date(setting: date | None, is_demo: bool) -> tuple[date, str]:
     if setting is not None:
         return setting, "setting"
+    # An upload's households are written and committed before its status becomes "checking", and the
+    # checks that follow the upload run in that status, so they read the date of the file just imported.
     newest_export = db.session.execute(
         select(RegisterImport.export_date)
         .where(RegisterImport.is_demo == is_demo, RegisterImport.export_date.is_not(None),
-               RegisterImport.status == "done")
+               RegisterImport.status.in_(("checking", "done")))
         .order_by(RegisterImport.id.desc())
         .limit(1)
     ).scalar()

@@ -26,6 +26,7 @@ from fieldapp.checks.forms import (
 )
 from fieldapp.checks.models import CHECK_RUN_FINISHED, REGISTRY_FINISHED, CheckRun, RegistryBatch
 from fieldapp.checks.rules import FAMILIES, RULES, ordered_rules
+from fieldapp.checks.rules.base import field_labels
 from fieldapp.checks.services import SAVING_STEP, problem_detail, rule_name
 from fieldapp.errors import FieldError, ImportRejected
 from fieldapp.extensions import db
@@ -63,6 +64,7 @@ def inject_helpers():
         "batch_status_label": lambda status: str(BATCH_STATUS_LABELS.get(status, status)),
         "rules": RULES,
         "families": FAMILIES,
+        "field_labels": field_labels,
     }
 
 

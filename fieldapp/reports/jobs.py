@@ -196,9 +196,13 @@ def kind_title(kind: str) -> str:
     return titles.get(kind, kind)
 
 
-def download_name(job: ExportJob) -> str:
-    """Return the file name offered to the browser, e.g. "整改台账-20240506-0940.xlsx" in Chinese."""
-    title = kind_title(job.kind)
+def download_name(job: ExportJob, *, ascii_only: bool = False) -> str:
+    """Return the file name offered to the browser, e.g. "整改台账-20240506-0940.xlsx" in Chinese.
+
+    ``ascii_only`` names the kind by its code instead ("ledger-20240506-0940.xlsx"), for clients
+    that read only the plain ``filename`` of the download header.
+    """
+    title = job.kind if ascii_only else kind_title(job.kind)
     created = job.created_at.astimezone(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"]))
     return f"{title}-{created:%Y%m%d-%H%M}.{job.format}"
 

@@ -1,6 +1,7 @@
 """Reports for supervisors and administrators: the dashboard, the map and the exports."""
 
 import logging
+from urllib.parse import quote
 
 from flask import (
     Blueprint,
@@ -208,5 +209,10 @@ def export_download(job_id: int):
         logger.error("export job %s: file %s is missing", job.id, job.stored_name)
         abort(404)
     response.headers["Cache-Control"] = "no-store"
+    # Werkzeug's plain filename drops the Chinese title and leaves "-20240506-0940.xlsx". Browsers read
+    # the UTF-8 name of filename*, and clients such as curl -OJ read the ASCII one.
+    utf8_name = "UTF-8''" + quote(jobs.download_name(job), safe="!#$&+-.^_`|~")
+    response.headers.set("Content-Disposition", "attachment",
+                         filename=jobs.download_name(job, ascii_only=True), **{"filename*": utf8_name})
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -87,6 +87,15 @@ def test_reference_date_from_export(ctx):
     assert settings.load(True).reference_source == "today"
 
 
+def test_reference_date_of_import_being_checked(ctx):
+    db.session.add(RegisterImport(filename="a.xlsx", sha256="0" * 64, export_date=date(2026, 11, 30),
+                                  status="done"))
+    db.session.add(RegisterImport(filename="b.xlsx", sha256="1" * 64, export_date=date(2026, 12, 31),
+                                  status="checking"))
+    db.session.flush()
+    assert settings.load(False).reference_date == date(2026, 12, 31)
+
+
 def test_switched_off_rule_not_run(ctx, make):
     household = make.household()
     household.members[0].birth_date = date(1979, 5, 5)

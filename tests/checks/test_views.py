@@ -197,6 +197,7 @@ def test_problem_evidence(en_client, make, tmp_path):
     assert "2026-06-30" in text
     assert owner.id_number not in text
     assert owner.id_number[:6] + "********" + owner.id_number[-4:] in text
+    assert "Fields read</dt><dd>证件号码</dd>" in text
 
 
 def test_household_page_lists_problems(en_client, make, tmp_path):
@@ -238,6 +239,8 @@ def test_settings_page(en_client, make):
     assert page.status_code == 200
     assert re.search(r'<input[^>]*name="threshold_income_line"[^>]*value="7000"', text)
     assert re.search(r'<input checked[^>]*name="rule_cross_vehicle"', text)
+    assert "证件类型、证件号码、性别" in text
+    assert "Member." not in text
 
 
 def settings_form(**changes) -> dict:

@@ -63,6 +63,8 @@ def test_ledger_xlsx(app, area):
     job, download = export(client_for(app, area.supervisor))
     assert download.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert "attachment" in download.headers["Content-Disposition"]
+    assert re.search(r'filename=ledger-\d{8}-\d{4}\.xlsx; filename\*=UTF-8\'\'\S+\.xlsx',
+                     download.headers["Content-Disposition"])
 
     rows = sheet_rows(download.data)
     header = rows[0]

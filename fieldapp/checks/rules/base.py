@@ -40,6 +40,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from fieldapp.checks.settings import CheckSettings
+from fieldapp.register.columns import COLUMNS
 from fieldapp.register.models import Household, Member
 
 # Severity of a rule's problems, stored on each suspected problem; the density score adds them up.
@@ -222,6 +223,26 @@ def list_contains(column, value: str) -> ColumnElement[bool]:
     spellings = {json.dumps(value), json.dumps(value, ensure_ascii=False)}
     return or_(*(text.contains(spelling, autoescape=True) for spelling in sorted(spellings)))
 
+
+def field_labels(fields: Sequence[str]) -> list[str]:
+    """Return the register's column names of ``fields`` ("Member.id_number" becomes "证件号码").
+
+    A rule names the model attributes it reads. Users know them by the columns of the
+    register export, whose names are Chinese in every locale, as in the file. A member's
+    ``household_id`` is read through the household number column. An attribute that is
+    no column keeps its name.
+    """
+    labels = []
+    for name in fields:
+        model, _dot, attribute = name.partition(".")
+        if name == "Member.household_id":
+            model, attribute = "Household", "household_no"
+        labels.append(_COLUMN_NAMES.get((model.lower(), attribute), name))
+    return labels
+
+
+# The canonical header of each register column, by level and attribute.
+_COLUMN_NAMES = {(column.level, column.field): column.names[0] for column in COLUMNS}
 
 # Rule families, in the order the settings and summary pages list them.
 FAMILIES: dict[str, LazyString] = {

@@ -1,0 +1,37 @@
+"""Tables for the commands' output, aligned by the columns a terminal gives each character.
+
+A Chinese character takes two columns in a terminal but counts as one in ``str.ljust``, so
+translated headers and names would push the columns apart.
+"""
+
+import unicodedata
+
+COLUMN_GAP = "  "
+
+
+def display_width(text: str) -> int:
+    """Return the terminal columns of ``text``: two for wide and full-width characters, else one."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def table_lines(rows: list[list[str]], right_aligned: set[int] = frozenset()) -> list[str]:
+    """Lay ``rows`` (the header first) out in columns; the last column is left unpadded.
+
+    The columns whose index is in ``right_aligned`` are aligned right, as numbers are.
+    """
+    if not rows:
+        return []
+    widths = [max(display_width(row[index]) for row in rows) for index in range(len(rows[0]))]
+    lines = []
+    for row in rows:
+        cells = []
+        for index, cell in enumerate(row):
+            padding = " " * (widths[index] - display_width(cell))
+            if index == len(row) - 1 and index not in right_aligned:
+                cells.append(cell)
+            elif index in right_aligned:
+                cells.append(padding + cell)
+            else:
+                cells.append(cell + padding)
+        lines.append(COLUMN_GAP.join(cells))
+    return lines
