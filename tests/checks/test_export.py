@@ -56,7 +56,8 @@ def test_export_workbook(en_client, make, tmp_path, export_sync):
     assert response.status_code == 200
     assert response.mimetype == export.XLSX_MIMETYPE
     assert "attachment" in response.headers["Content-Disposition"]
-    assert "Suspected problem list" in response.headers["Content-Disposition"]
+    assert "filename*=UTF-8''Suspected%20problem%20list-" in response.headers["Content-Disposition"]
+    assert "filename=problems-" in response.headers["Content-Disposition"]
     rows = sheet_rows(response.data)
     assert rows[0][:3] == ["County", "Township", "Village"]
     assert len(rows) == 2
