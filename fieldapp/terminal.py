@@ -1,10 +1,14 @@
-"""Tables for the commands' output, aligned by the columns a terminal gives each character.
+"""Helpers for the commands' output: the time taken, and tables aligned in a terminal.
 
-A Chinese character takes two columns in a terminal but counts as one in ``str.ljust``, so
-translated headers and names would push the columns apart.
+A Chinese character takes two columns in a terminal but counts as one in ``str.ljust``. So
+``table_lines`` pads cells by terminal columns, and translated headers and names stay aligned.
 """
 
+import time
 import unicodedata
+from collections.abc import Collection
+
+from flask_babel import gettext as _
 
 COLUMN_GAP = "  "
 
@@ -14,8 +18,8 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
 
 
-def table_lines(rows: list[list[str]], right_aligned: set[int] = frozenset()) -> list[str]:
-    """Lay ``rows`` (the header first) out in columns; the last column is left unpadded.
+def table_lines(rows: list[list[str]], right_aligned: Collection[int] = ()) -> list[str]:
+    """Lay ``rows`` (the header first) out in columns, leaving the last column unpadded.
 
     The columns whose index is in ``right_aligned`` are aligned right, as numbers are.
     """
@@ -35,3 +39,8 @@ def table_lines(rows: list[list[str]], right_aligned: set[int] = frozenset()) ->
                 cells.append(cell + padding)
         lines.append(COLUMN_GAP.join(cells))
     return lines
+
+
+def done_line(started: float) -> str:
+    """Say, in the current locale, how long a command took since ``started`` (a ``time.monotonic()``)."""
+    return _("Done in %(seconds).1f s.", seconds=time.monotonic() - started)

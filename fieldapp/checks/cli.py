@@ -1,24 +1,29 @@
 """``flask run-checks`` and ``flask import-registry KIND FILE``."""
 
 import time
-from datetime import date
 
 import click
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
 
 from fieldapp.checks import registries, services
 from fieldapp.errors import FieldError, ImportRejected
 from fieldapp.extensions import db
+from fieldapp.terminal import done_line
 
 # Seconds between two progress lines of a registry import.
 PROGRESS_INTERVAL_S = 1.0
 
 
 class _RulePrinter:
-    """Print "rule 3/40 id_check_character" before each rule, to standard error."""
+    """Print "rule 3/40 id_check_character" before each rule, and a line before saving, to standard error."""
 
     def __call__(self, rule_id: str, done: int, total: int) -> None:
-        click.echo(f"rule {done + 1}/{total} {rule_id}", err=True)
+        if rule_id == services.SAVING_STEP:
+            line = _("saving the suspected problems %(number)d/%(total)d", number=done + 1, total=total)
+        else:
+            line = _("rule %(number)d/%(total)d %(rule)s", number=done + 1, total=total, rule=rule_id)
+        click.echo(line, err=True)
 
 
 class _RowPrinter:
@@ -32,7 +37,13 @@ class _RowPrinter:
         if done < total and now - self.last_printed < PROGRESS_INTERVAL_S:
             return
         self.last_printed = now
-        click.echo(f"{stage} {done}/{total} {'records' if stage == 'writing' else 'rows'}", err=True)
+        if stage == "reading":
+            line = _("reading %(done)d/%(total)d rows", done=done, total=total)
+        elif stage == "writing":
+            line = _("writing %(done)d/%(total)d records", done=done, total=total)
+        else:
+            line = f"{stage} {done}/{total}"
+        click.echo(line, err=True)
 
 
 @click.command("run-checks")
@@ -53,11 +64,12 @@ def run_checks(divisions, demo):
     width = max(len(rule_id) for rule_id in summary.by_rule)
     for rule_id, count in summary.by_rule.items():
         click.echo(f"{rule_id:<{width}}  {count:>6}  {services.rule_name(rule_id)}")
-    click.echo(f"Reference date for ages: {summary.reference_date.isoformat()}.")
-    click.echo(f"Problems: {summary.opened} opened ({summary.reopened} of them reopened), "
-               f"{summary.kept} kept, {summary.resolved} resolved by the data, "
-               f"{summary.disabled} set aside because their rule is switched off.")
-    click.echo(f"Done in {time.monotonic() - started:.1f} s.")
+    click.echo(_("Reference date for ages: %(date)s.", date=summary.reference_date.isoformat()))
+    click.echo(_("Problems: %(opened)d opened (%(reopened)d of them reopened), %(kept)d kept, %(resolved)d "
+                 "resolved by the data, %(disabled)d set aside because their rule is switched off.",
+                 opened=summary.opened, reopened=summary.reopened, kept=summary.kept,
+                 resolved=summary.resolved, disabled=summary.disabled))
+    click.echo(done_line(started))
 
 
 @click.command("import-registry")
@@ -91,22 +103,26 @@ def import_registry(kind, file, custom, id_column, name_column, data_date, skip_
         )
     except FieldError as error:
         db.session.rollback()
-        hint = " Give it with --id-column." if error.field == "id_column" else ""
-        raise click.ClickException(error.message + hint) from None
+        message = error.message
+        if error.field == "id_column":
+            message = _("%(message)s Give it with --id-column.", message=message)
+        raise click.ClickException(message) from None
     except ImportRejected as error:
         db.session.rollback()
         raise click.ClickException(error.message) from None
     db.session.commit()
 
-    click.echo(f"{batch.kind}: {batch.records_count} records imported from {batch.rows_read} rows, "
-               f"data as of {_iso(batch.data_date)}; ID numbers from column {batch.id_column}, names from "
-               f"{batch.name_column or '(none)'}.")
+    counts = {"kind": batch.kind, "records": batch.records_count, "rows": batch.rows_read,
+              "date": batch.data_date.isoformat(), "id_column": batch.id_column}
+    if batch.name_column:
+        click.echo(_("%(kind)s: %(records)d records imported from %(rows)d rows, data as of %(date)s; ID "
+                     "numbers from column %(id_column)s, names from %(name_column)s.",
+                     name_column=batch.name_column, **counts))
+    else:
+        click.echo(_("%(kind)s: %(records)d records imported from %(rows)d rows, data as of %(date)s; ID "
+                     "numbers from column %(id_column)s, no name column.", **counts))
     if batch.rows_rejected:
         click.echo(registries.rejection_message(batch.rejections).split("\n", 1)[1])
-        click.echo(f"{batch.rows_rejected} rows skipped.")
-    click.echo("Run \"flask run-checks\" to cross-check the members against it.")
-    click.echo(f"Done in {time.monotonic() - started:.1f} s.")
-
-
-def _iso(value: date) -> str:
-    return value.isoformat()
+        click.echo(_("%(count)d rows skipped.", count=batch.rows_rejected))
+    click.echo(_("Run \"flask run-checks\" to cross-check the members against it."))
+    click.echo(done_line(started))

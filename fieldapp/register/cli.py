@@ -4,10 +4,12 @@ import time
 
 import click
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
 
 from fieldapp.errors import ImportRejected
 from fieldapp.extensions import db
 from fieldapp.register import services
+from fieldapp.terminal import done_line
 
 # Seconds between two progress lines.
 PROGRESS_INTERVAL_S = 1.0
@@ -27,8 +29,18 @@ class _ProgressPrinter:
         if done < total and now - self.last_printed < PROGRESS_INTERVAL_S:
             return
         self.last_printed = now
-        unit = "households" if stage == "writing" else "rows"
-        click.echo(f"{stage} {done}/{total} {unit}", err=True)
+        click.echo(progress_line(stage, done, total), err=True)
+
+
+def progress_line(stage: str, done: int, total: int) -> str:
+    """Describe a stage of the import: rows read ("read" when all are checked), then households written."""
+    if stage == "reading":
+        return _("reading %(done)d/%(total)d rows", done=done, total=total)
+    if stage == "read":
+        return _("read %(done)d/%(total)d rows", done=done, total=total)
+    if stage == "writing":
+        return _("writing %(done)d/%(total)d households", done=done, total=total)
+    return f"{stage} {done}/{total}"
 
 
 @click.command("import-register")
@@ -54,9 +66,10 @@ def import_register(file, skip_rejected, demo):
     if record.message:
         click.echo(record.message)
     if record.report_name:
-        click.echo(f"Rejected rows and their reasons: {services.default_report_path(file)}")
-    click.echo("running data checks", err=True)
+        click.echo(_("Rejected rows and their reasons: %(path)s", path=services.default_report_path(file)))
+    click.echo(_("Running the data checks"), err=True)
     summary = services.run_checks_after_import(record)
     db.session.commit()
-    click.echo(f"Data checks: {summary.opened} opened, {summary.kept} kept, {summary.resolved} resolved.")
-    click.echo(f"Done in {time.monotonic() - started:.1f} s.")
+    click.echo(_("Data checks: %(opened)d opened, %(kept)d kept, %(resolved)d resolved.",
+                 opened=summary.opened, kept=summary.kept, resolved=summary.resolved))
+    click.echo(done_line(started))

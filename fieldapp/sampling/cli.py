@@ -1,7 +1,10 @@
 """``flask sample``: draw a sampling round from the command line and print its allocation."""
 
 import click
+from babel.lists import format_list
 from flask.cli import with_appcontext
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from fieldapp.auth.models import User
@@ -10,6 +13,10 @@ from fieldapp.extensions import db
 from fieldapp.sampling import services
 from fieldapp.sampling.methods import ALLOCATIONS, METHODS
 from fieldapp.sampling.population import Exclusions
+from fieldapp.terminal import table_lines
+
+# The figures of a stratum in the printed table, between its code and its name.
+STRATUM_FIGURES = ("population", "allocated", "reserves", "problems", "drawn_problems")
 
 
 def _codes(values) -> list[str]:
@@ -63,9 +70,10 @@ def sample(divisions, size, seed, name, method, allocation, stratum_level, minim
                               household_types=tuple(exclude_types)),
     )
     try:
-        sampling_round = services.create_round(name or f"Sample of {size}, seed {seed}", _codes(divisions),
-                                               size, seed, user=None, is_demo=demo, method=method,
-                                               options=options)
+        # The default name is stored, so it is written once, in the default locale.
+        name = name or _("Sample of %(size)d, seed %(seed)d", size=size, seed=seed)
+        sampling_round = services.create_round(name, _codes(divisions), size, seed, user=None, is_demo=demo,
+                                               method=method, options=options)
         assigned = services.auto_assign(sampling_round, inspectors, user=None) if inspectors else None
     except FieldError as error:
         db.session.rollback()
@@ -73,29 +81,35 @@ def sample(divisions, size, seed, name, method, allocation, stratum_level, minim
     db.session.commit()
     _print_round(sampling_round, size, seed)
     if assigned is not None:
-        click.echo(f"Assigned {assigned.assigned} households.")
-        if assigned.villages_without_inspector:
-            click.echo("No given inspector covers these villages, so their households are unassigned: "
-                       + ", ".join(assigned.villages_without_inspector))
+        click.echo(_("Assigned %(count)d households.", count=assigned.assigned))
+        villages = assigned.villages_without_inspector
+        if villages:
+            click.echo(_("None of the given inspectors covers %(count)d villages, so their households are "
+                         "unassigned: %(villages)s.",
+                         count=len(villages), villages=format_list(villages, locale=get_locale())))
 
 
 def _print_round(sampling_round, size: int, seed: int) -> None:
     parameters = sampling_round.parameters
-    click.echo(f"Round {sampling_round.id} \"{sampling_round.name}\": {size} of "
-               f"{sampling_round.population_size} households, seed {seed}.")
-    click.echo(f"Method {sampling_round.method}, allocation {parameters['allocation_rule']}, strata by "
-               f"{parameters['stratum_level']}, {parameters['eligible']} eligible households.")
-    click.echo(f"{'stratum':<12}  {'population':>10}  {'drawn':>6}  {'reserves':>8}  {'problems':>8}  "
-               f"{'covered':>7}  name")
-    for stratum in parameters["allocation"]:
-        click.echo(f"{stratum['code']:<12}  {stratum['population']:>10}  {stratum['allocated']:>6}  "
-                   f"{stratum['reserves']:>8}  {stratum['problems']:>8}  {stratum['drawn_problems']:>7}  "
-                   f"{stratum['name']}")
+    click.echo(_("Round %(id)d \"%(name)s\": %(size)d of %(population)d households, seed %(seed)d.",
+                 id=sampling_round.id, name=sampling_round.name, size=size,
+                 population=sampling_round.population_size, seed=seed))
+    click.echo(_("Method %(method)s, allocation %(allocation)s, strata by %(level)s, %(eligible)d eligible "
+                 "households.", method=sampling_round.method, allocation=parameters["allocation_rule"],
+                 level=parameters["stratum_level"], eligible=parameters["eligible"]))
+    header = [_("Stratum"), _("Households"), _("Drawn"), _("Reserves"), _("Suspected problems"),
+              _("Problems covered"), _("Name")]
+    rows = [[stratum["code"], *(str(stratum[key]) for key in STRATUM_FIGURES), stratum["name"]]
+            for stratum in parameters["allocation"]]
+    for line in table_lines([header, *rows], right_aligned={1, 2, 3, 4, 5}):
+        click.echo(line)
     total = parameters["problems_total"]
     if total:
-        click.echo(f"Suspected problems covered: {parameters['problems_drawn']} of {total} "
-                   f"({100 * parameters['problems_drawn'] / total:.1f} %); a uniform sample of the same "
-                   f"size covers {100 * parameters['problems_uniform'] / total:.1f} % on average.")
+        click.echo(_("Suspected problems covered: %(drawn)d of %(total)d (%(share).1f %%); a uniform sample "
+                     "of the same size covers %(uniform).1f %% on average.",
+                     drawn=parameters["problems_drawn"], total=total,
+                     share=100 * parameters["problems_drawn"] / total,
+                     uniform=100 * parameters["problems_uniform"] / total))
 
 
 def _inspectors(usernames) -> list[User]:
@@ -103,6 +117,7 @@ def _inspectors(usernames) -> list[User]:
     for username in usernames:
         user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
         if user is None:
-            raise click.ClickException(f"User {username} was not found; give an inspector's user name.")
+            raise click.ClickException(_("User %(name)s was not found; give an inspector's user name.",
+                                         name=username))
         users.append(user)
     return users

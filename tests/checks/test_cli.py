@@ -89,3 +89,45 @@ def test_run_checks_progress(app, make):
     assert result.exit_code == 0, result.output
     assert "rule 1/" in result.output
     assert "Reference date for ages:" in result.output
+
+
+def test_run_checks_chinese_by_default(app, make, monkeypatch):
+    monkeypatch.setitem(app.config, "BABEL_DEFAULT_LOCALE", "zh_CN")
+    make.household().members[0].birth_date = date(1979, 5, 5)
+    db.session.flush()
+
+    result = app.test_cli_runner().invoke(args=["run-checks"])
+
+    assert result.exit_code == 0, result.output
+    assert "校验规则 1/" in result.output
+    assert "正在保存疑似问题 " in result.output
+    assert "年龄计算基准日期：" in result.output
+    assert ("疑似问题：新增 1 个（其中重新出现 0 个），保留 0 个，因数据更新消除 0 个，因规则停用搁置 0 个。"
+            in result.output)
+    assert "已完成，用时 " in result.output
+    assert "opened" not in result.output
+    assert "Done in" not in result.output
+
+
+def test_import_registry_chinese_by_default(app, make, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "BABEL_DEFAULT_LOCALE", "zh_CN")
+    member = make.household().members[0]
+    rows = [["姓名", "证件号码"], [member.name, member.id_number], ["李四", "123"]]
+    path = write_xlsx(tmp_path / "r.xlsx", rows)
+
+    result = app.test_cli_runner().invoke(args=["import-registry", "房产", path, "--date", "2026-06-30",
+                                                "--skip-rejected"])
+
+    assert result.exit_code == 0, result.output
+    assert ("房产：从 2 行中导入 1 条记录，数据截至 2026-06-30；证件号码取自“证件号码”列，姓名取自“姓名”列。"
+            in result.output)
+    assert "已跳过 1 行。" in result.output
+    assert "运行“flask run-checks”命令" in result.output
+    assert "records" not in result.output
+    assert "Done in" not in result.output
+
+    no_id = write_xlsx(tmp_path / "no-id.xlsx", [["名称", "号码"], ["张三", member.id_number]])
+    failed = app.test_cli_runner().invoke(args=["import-registry", "房产", no_id])
+    assert failed.exit_code == 1
+    assert "名称、号码" in failed.output
+    assert "可用 --id-column 选项指定。" in failed.output

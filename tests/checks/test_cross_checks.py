@@ -220,9 +220,9 @@ def test_stored_detail_matches_describe(app, ctx, make, tmp_path, monkeypatch):
         for problem in problems():
             assert problem.detail == RULES[problem.rule_id].describe(problem.detail_values)
     renamed_problem = next(p for p in problems("cross_vehicle") if p.member_id == renamed.id)
-    assert renamed_problem.detail == "车辆: 鲁M12346 小型轿车 2023-05-11。部门比对数据中的姓名与台账不一致。"
+    assert renamed_problem.detail == "车辆：鲁M12346 小型轿车 2023-05-11。部门比对数据中的姓名与台账不一致。"
     assert stored["cross_dibao_registry_only"].detail == (
-        "低保: 农村低保 520 2024-01-01。部门比对数据中的姓名与台账不一致。。台账未登记该家庭成员享受低保。")
+        "低保：农村低保 520 2024-01-01。部门比对数据中的姓名与台账不一致，且台账未登记该家庭成员享受低保。")
     assert stored["cross_custom"].detail == "企业职工养老保险"
 
 

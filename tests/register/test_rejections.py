@@ -238,3 +238,23 @@ def test_cli_skip_rejected(app, tmp_path):
     assert str(tmp_path / "skip.rejected.xlsx") in result.output
     numbers = set(db.session.execute(select(Household.household_no)).scalars())
     assert numbers == {f"{builders.VILLAGE}00012"}
+
+
+def test_cli_chinese_by_default(app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "BABEL_DEFAULT_LOCALE", "zh_CN")
+    rows = builders.household_rows(14, members=1) + builders.household_rows(15, members=1)
+    rows[1]["证件号码"] = ""
+    path = builders.write_csv(tmp_path / "zh.csv", rows)
+
+    result = app.test_cli_runner().invoke(args=["import-register", path, "--skip-rejected"])
+
+    assert result.exit_code == 0, result.output
+    assert "已读取并检查 2/2 行" in result.output
+    assert "正在写入 1/1 户" in result.output
+    assert "农户：新增 1 户，更新 0 户，未变 0 户。" in result.output
+    assert f"被退回的行及退回原因：{tmp_path / 'zh.rejected.xlsx'}" in result.output
+    assert "正在进行数据校验" in result.output
+    assert "数据校验：新增疑似问题 " in result.output
+    assert "已完成，用时 " in result.output
+    assert "rows" not in result.output
+    assert "Done in" not in result.output

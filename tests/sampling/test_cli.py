@@ -3,6 +3,7 @@ from sqlalchemy import select
 
 from fieldapp.extensions import db
 from fieldapp.sampling.models import SamplingRound
+from fieldapp.terminal import display_width
 from tests.sampling.conftest import add_problem
 
 SHANGDIAN_VILLAGE = "371622101210"
@@ -94,3 +95,30 @@ def test_sample_rejects_unknown_method(app, make):
     ])
     assert result.exit_code == 2
     assert "cluster" in result.output
+
+
+def test_sample_chinese_by_default(app, make, monkeypatch):
+    monkeypatch.setitem(app.config, "BABEL_DEFAULT_LOCALE", "zh_CN")
+    households = [make.household(make.LAODIAN_VILLAGE, members=1) for _ in range(3)]
+    add_problem(households[0], 2)
+    inspector = make.user("inspector", [make.SHUIWAN])
+
+    result = app.test_cli_runner().invoke(args=[
+        "sample", "--division", make.LAODIAN, "--size", "2", "--seed", "3", "--assign-to", inspector.username,
+    ])
+
+    assert result.exit_code == 0, result.output
+    sampling_round = db.session.scalars(select(SamplingRound)).one()
+    assert sampling_round.name == "抽取 2 户（随机种子 3）"
+    round_line = f"抽样批次 {sampling_round.id}“抽取 2 户（随机种子 3）”：从 3 户中抽取 2 户，随机种子 3。"
+    assert round_line in result.output
+    assert "抽样方法 stratified_srs，分配方式 households，分层级别 township，可抽 3 户。" in result.output
+    header, row = (line for line in result.output.splitlines() if line.startswith(("抽样层", make.LAODIAN)))
+    assert header.split() == ["抽样层", "农户", "抽取户数", "备选户数", "疑似问题", "覆盖疑似问题数", "名称"]
+    # The names start in the same terminal column as their header, Chinese characters taking two.
+    name = sampling_round.parameters["allocation"][0]["name"]
+    assert display_width(header[:header.index("名称")]) == display_width(row[:row.index(name)])
+    assert "疑似问题覆盖情况：覆盖 " in result.output
+    assert "已分配 0 户。" in result.output
+    unassigned = f"有 1 个行政村不在所给核查员的管辖范围内，这些村的农户未分配：{make.LAODIAN_VILLAGE}。"
+    assert unassigned in result.output

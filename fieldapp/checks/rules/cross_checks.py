@@ -106,8 +106,16 @@ def _no_rows() -> Select:
     ).where(false())
 
 
+def _evidence_message(kind: str, summary: str) -> str:
+    return _("%(kind)s: %(summary)s", kind=kind, summary=summary)
+
+
+def _evidence(values) -> str:
+    return _evidence_message(values["kind"], values["summary"]) if values["summary"] else values["kind"]
+
+
 def _describe_match(values) -> str:
-    evidence = f"{values['kind']}: {values['summary']}" if values["summary"] else values["kind"]
+    evidence = _evidence(values)
     if values.get("name_differs"):
         return _name_differs_message(evidence)
     return evidence
@@ -117,12 +125,36 @@ def _name_differs_message(evidence: str) -> str:
     return _("%(evidence)s. The name in the registry differs from the register.", evidence=evidence)
 
 
+def _evidence_sql(columns: ColumnCollection) -> ColumnElement[str]:
+    """Build ``_evidence`` in SQL, over the columns of ``_matches``."""
+    with_summary = sql_format(_evidence_message, kind=columns.kind, summary=columns.summary)
+    return case((columns.summary != "", with_summary), else_=columns.kind)
+
+
 def _describe_match_sql(columns: ColumnCollection) -> ColumnElement[str]:
     """``_describe_match`` in SQL, over the columns of ``_matches``."""
-    evidence = case((columns.summary != "", columns.kind.concat(": ").concat(columns.summary)),
-                    else_=columns.kind)
+    evidence = _evidence_sql(columns)
     return case((columns.name_differs == 1, sql_format(_name_differs_message, evidence=evidence)),
                 else_=evidence)
+
+
+def _describe_not_in_register(values) -> str:
+    if values.get("name_differs"):
+        return _name_differs_not_in_register_message(_evidence(values))
+    return _not_in_register_message(_evidence(values))
+
+
+def _describe_not_in_register_sql(columns: ColumnCollection) -> ColumnElement[str]:
+    """Build ``_describe_not_in_register`` in SQL, over the columns of ``_matches``."""
+    evidence = _evidence_sql(columns)
+    both = sql_format(_name_differs_not_in_register_message, evidence=evidence)
+    not_listed = sql_format(_not_in_register_message, evidence=evidence)
+    return case((columns.name_differs == 1, both), else_=not_listed)
+
+
+def _name_differs_not_in_register_message(evidence: str) -> str:
+    return _("%(evidence)s. The name in the registry differs from the register, and the register does not "
+             "record 低保 for this member.", evidence=evidence)
 
 
 def _not_in_register_message(evidence: str) -> str:
@@ -205,8 +237,8 @@ register(Rule(
     severity=MEDIUM,
     fields=("Member.id_number", "Member.receives_dibao"),
     query=lambda context: _matches(context, _batch_ids(context, DIBAO), _not_receiving_dibao(), kind=DIBAO),
-    describe=lambda values: _not_in_register_message(_describe_match(values)),
-    describe_sql=lambda columns: sql_format(_not_in_register_message, evidence=_describe_match_sql(columns)),
+    describe=_describe_not_in_register,
+    describe_sql=_describe_not_in_register_sql,
     shared_query=_shared_matches,
     family="cross",
     registry_kind=DIBAO,
