@@ -166,6 +166,15 @@ def _filter_form() -> tuple[ProblemFilterForm, queries.ProblemFilters]:
         village_code=form.village.data if form.village.data in dict(villages) else "",
         status=form.status.data if form.status.data in queries.STATUS_FILTERS else "open",
     )
+    # A value typed into the address, or a village of another township, would otherwise be dropped
+    # without a word, and the list would look filtered when it is not.
+    applied = {form.rule: filters.rule_id, form.severity: severity, form.township: township,
+               form.village: filters.village_code, form.status: filters.status}
+    for select_field, value in applied.items():
+        typed = (select_field.data or "").strip()
+        if typed and typed != value:
+            select_field.errors = [_("%(value)s is not one of the choices, so this filter is not applied.",
+                                     value=typed[:100])]
     return form, filters
 
 

@@ -151,6 +151,14 @@ def test_problem_list_filters(en_client, make):
     assert listed("severity=2") == 3
     assert listed("severity=3") == 0
     assert listed("rule=no_such_rule") == 3
+    text = en_client.get(f"/checks/problems?rule=no_such_rule&severity=9&township={make.SHUIWAN}"
+                         f"&village={make.LAODIAN_VILLAGE}").get_data(as_text=True)
+    assert "no_such_rule is not one of the choices, so this filter is not applied." in text
+    assert "9 is not one of the choices" in text
+    assert f"{make.LAODIAN_VILLAGE} is not one of the choices" in text
+    assert f"{make.SHUIWAN} is not one of the choices" not in text
+    assert "is not one of the choices" not in en_client.get("/checks/problems?rule=id_sex_mismatch").get_data(
+        as_text=True)
 
 
 def test_problem_list_scope(en_client, make):
