@@ -12,10 +12,14 @@ from zoneinfo import ZoneInfo
 import xlsxwriter
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from fieldapp import idnumbers
 from fieldapp.checks.forms import SEVERITY_LABELS, STATUS_LABELS
+from fieldapp.checks.queries import ProblemFilters
 from fieldapp.checks.services import problem_detail, rule_name
+from fieldapp.divisions.models import Division
+from fieldapp.extensions import db
 
 logger = logging.getLogger(__name__)
 
@@ -74,3 +78,26 @@ def _cells(row, zone: ZoneInfo) -> list[str]:
 
 def _local(value: datetime | None, zone: ZoneInfo) -> str:
     return value.astimezone(zone).strftime("%Y-%m-%d %H:%M") if value is not None else ""
+
+
+def filter_lines(filters: ProblemFilters) -> list[tuple[str, str]]:
+    """Return the filters of a problem export as (label, value) pairs in the current locale.
+
+    A filter left at "all" (or at open problems, for the status) gives no pair.
+    """
+    lines = []
+    if filters.rule_id:
+        lines.append((_("Rule"), rule_name(filters.rule_id)))
+    if filters.severity:
+        lines.append((_("Severity"), str(SEVERITY_LABELS.get(filters.severity, filters.severity))))
+    codes = [filters.township_code, filters.village_code]
+    names = dict(db.session.execute(
+        select(Division.code, Division.name).where(Division.code.in_(codes))
+    ).all())
+    for label, code in ((_("Township"), filters.township_code), (_("Village"), filters.village_code)):
+        if code:
+            lines.append((label, f"{names.get(code, '')} {code}".strip()))
+    if filters.status != "open":
+        status = {"resolved": _("Resolved"), "all": _("All")}.get(filters.status, filters.status)
+        lines.append((_("Status"), status))
+    return lines

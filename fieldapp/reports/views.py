@@ -20,6 +20,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from fieldapp.auth.login import roles_required
+from fieldapp.checks import export as problem_export
+from fieldapp.checks.queries import ProblemFilters
 from fieldapp.errors import FieldError
 from fieldapp.extensions import db
 from fieldapp.reports import dashboard, jobs, mapdata
@@ -178,7 +180,11 @@ def _own_job_or_404(job_id: int) -> ExportJob:
 @bp.route("/exports/<int:job_id>")
 @roles_required(*REPORT_ROLES)
 def export_job(job_id: int):
-    return render_template("reports/export_job.html", job=_own_job_or_404(job_id))
+    job = _own_job_or_404(job_id)
+    filters = []
+    if job.kind == "problems":
+        filters = problem_export.filter_lines(ProblemFilters.from_args(job.filters or {}))
+    return render_template("reports/export_job.html", job=job, filters=filters)
 
 
 @bp.route("/exports/<int:job_id>/status.json")

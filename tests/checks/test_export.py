@@ -77,6 +77,8 @@ def test_export_workbook(en_client, make, tmp_path, export_sync):
                             "filters": {"rule": "cross_vehicle"}}
     job = db.session.scalars(select(ExportJob)).one()
     assert (job.status, job.rows_total, job.rows_done) == ("done", 1, 1)
+    page = en_client.get(f"/reports/exports/{job.id}").get_data(as_text=True)
+    assert "<dt>Rule</dt><dd>Owns a vehicle</dd>" in page
 
 
 def test_export_every_open_problem_in_scope(en_client, make, export_sync):
@@ -89,6 +91,22 @@ def test_export_every_open_problem_in_scope(en_client, make, export_sync):
     login(en_client, make.user("supervisor", [make.LAODIAN]))
     rows = sheet_rows(export_problems(en_client).data)
     assert [row[3] for row in rows[1:]] == [inside.household_no]
+    job = db.session.scalars(select(ExportJob)).one()
+    page = en_client.get(f"/reports/exports/{job.id}").get_data(as_text=True)
+    assert "Every open suspected problem in your divisions, no filter." in page
+
+
+def test_export_page_names_divisions(en_client, make, export_sync):
+    make.household(make.LAODIAN_VILLAGE).members[0].birth_date = date(1979, 5, 5)
+    db.session.flush()
+    run_checks()
+    login(en_client, make.user("admin", [make.YANGXIN]))
+    export_problems(en_client, f"?township={make.LAODIAN}&severity=2&status=all")
+    job = db.session.scalars(select(ExportJob)).one()
+    page = en_client.get(f"/reports/exports/{job.id}").get_data(as_text=True)
+    assert f"<dt>Township</dt><dd>劳店镇 {make.LAODIAN}</dd>" in page
+    assert "<dt>Severity</dt><dd>Medium</dd>" in page
+    assert "<dt>Status</dt><dd>All</dd>" in page
 
 
 def test_export_headers_follow_locale(ctx, tmp_path):
