@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from fieldapp import idnumbers
-from fieldapp.checks.forms import SEVERITY_LABELS, STATUS_LABELS
+from fieldapp.checks.forms import SEVERITY_LABELS, STATUS_FILTER_LABELS, STATUS_LABELS
 from fieldapp.checks.queries import ProblemFilters
 from fieldapp.checks.services import problem_detail, rule_name
 from fieldapp.divisions.models import Division
@@ -98,6 +98,5 @@ def filter_lines(filters: ProblemFilters) -> list[tuple[str, str]]:
         if code:
             lines.append((label, f"{names.get(code, '')} {code}".strip()))
     if filters.status != "open":
-        status = {"resolved": _("Resolved"), "all": _("All")}.get(filters.status, filters.status)
-        lines.append((_("Status"), status))
+        lines.append((_("Status"), str(STATUS_FILTER_LABELS.get(filters.status, filters.status))))
     return lines

@@ -20,6 +20,9 @@ STATUS_LABELS = {
     "rule_disabled": _l("Rule switched off"),
 }
 
+# The choices of the problem list's status filter (``queries.STATUS_FILTERS``), in that order.
+STATUS_FILTER_LABELS = {"open": _l("Open"), "resolved": _l("Resolved"), "all": _l("All")}
+
 
 class ProblemFilterForm(FlaskForm):
     """The GET filters of the problem list; no CSRF token because it changes nothing."""

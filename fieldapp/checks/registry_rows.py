@@ -27,6 +27,8 @@ ID_LIKE = re.compile(r"^\d{15}$|^\d{17}[\dX]$|^\d{17}[\dX]\d{2}$")
 # Writes a text as a JSON string, non-ASCII characters kept (the C version of the standard library's).
 _encode_text = json.encoder.encode_basestring
 _JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+# The fingerprint's hash of the UTF-8 bytes of its text: 8 bytes, written as 16 hexadecimal digits.
+_digest = functools.partial(hashlib.blake2b, digest_size=8)
 
 
 def summarize(details: dict) -> str:
@@ -35,7 +37,11 @@ def summarize(details: dict) -> str:
 
 
 def join_summary(texts: list[str]) -> str:
-    summary = " ".join([idnumbers.mask(text) if looks_like_id(text) else text for text in texts])
+    return _shortened(" ".join([idnumbers.mask(text) if looks_like_id(text) else text for text in texts]))
+
+
+def _shortened(summary: str) -> str:
+    """Return ``summary`` cut to ``SUMMARY_LENGTH`` characters, ending in "…" when cut."""
     return summary if len(summary) <= SUMMARY_LENGTH else summary[:SUMMARY_LENGTH - 1] + "…"
 
 
@@ -52,13 +58,14 @@ def fingerprint(kind: str, id_number: str, details: dict) -> str:
     newer file with its columns reordered gives the same hash. The separator U+001E is a
     control character that neither an ID number nor a kind contains.
     """
-    shown = {header: value for header, value in details.items() if header not in ROW_NUMBER_HEADERS}
-    text = json.dumps(shown, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    content = {header: value for header, value in details.items() if header not in ROW_NUMBER_HEADERS}
+    text = json.dumps(content, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     return _hash([kind, id_number, text])
 
 
 def _hash(parts: list[str]) -> str:
-    return hashlib.blake2b("\x1e".join(parts).encode("utf-8"), digest_size=8).hexdigest()
+    return _digest("\x1e".join(parts).encode("utf-8")).hexdigest()
+
 
 
 def _encoded(value) -> str:
@@ -89,13 +96,13 @@ def encode_rows(kind: str, headers: list[str], skipped: set[int], rows: list[lis
              for index, values in enumerate(itertools.islice(itertools.zip_longest(*rows), len(headers)))
              if index not in skipped)
     columns = [(header, column) for header, column in built if len(column.missing) < count]
-    shown = [(header, column) for header, column in columns if header not in ROW_NUMBER_HEADERS]
-    summaries = [summary if len(summary) <= SUMMARY_LENGTH else summary[:SUMMARY_LENGTH - 1] + "…"
-                 for summary in _joined(" ", [column.texts() for _header, column in shown], count)]
-    # The fingerprint's text: kind, ID number and the JSON of the shown details in header order.
+    # The columns of the summary and the fingerprint: every detail column but the row number.
+    content = [(header, column) for header, column in columns if header not in ROW_NUMBER_HEADERS]
+    summaries = list(map(_shortened, _joined(" ", [column.texts() for _header, column in content], count)))
+    # The fingerprint's text: kind, ID number and the JSON of those columns in header order.
     prefix = _percent_escaped(kind) + "\x1e%s\x1e"
-    marked = _json_objects(sorted(shown, key=_header_of), [id_numbers], count, prefix)
-    digests = map(functools.partial(hashlib.blake2b, digest_size=8), map(str.encode, marked))
+    marked = _json_objects(sorted(content, key=_header_of), [id_numbers], count, prefix)
+    digests = map(_digest, map(str.encode, marked))
     return (_json_objects(columns, [], count), summaries,
             list(map(operator.methodcaller("hexdigest"), digests)))
 
@@ -149,6 +156,7 @@ class _Column:
         if self.is_text:
             self.values = list(map(str.strip, cells))
         elif self.is_number:
+            # to_json_value's rule for whole floats, written inline because it runs for every cell.
             self.values = [int(cell) if cell.__class__ is float and cell.is_integer() and -1e15 < cell < 1e15
                            else cell for cell in cells]
         else:

@@ -16,6 +16,7 @@ from fieldapp.checks import settings as check_settings
 from fieldapp.checks.forms import (
     CUSTOM_KIND,
     SEVERITY_LABELS,
+    STATUS_FILTER_LABELS,
     STATUS_LABELS,
     BatchDeleteForm,
     ColumnForm,
@@ -156,8 +157,7 @@ def _filter_form() -> tuple[ProblemFilterForm, queries.ProblemFilters]:
         SelectChoice(str(level), str(label)) for level, label in SEVERITY_LABELS.items()]
     form.township.choices = [SelectChoice("", _("All townships"))] + [SelectChoice(*row) for row in townships]
     form.village.choices = [SelectChoice("", _("All villages"))] + [SelectChoice(*row) for row in villages]
-    form.status.choices = [SelectChoice("open", _("Open")), SelectChoice("resolved", _("Resolved")),
-                           SelectChoice("all", _("All"))]
+    form.status.choices = [SelectChoice(value, str(label)) for value, label in STATUS_FILTER_LABELS.items()]
     severity = form.severity.data if form.severity.data in {str(level) for level in SEVERITY_LABELS} else ""
     filters = queries.ProblemFilters(
         rule_id=form.rule.data if form.rule.data in RULES else "",

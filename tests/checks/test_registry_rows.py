@@ -114,8 +114,8 @@ def test_columns_without_values_cost_no_memory():
     finally:
         tracemalloc.stop()
     assert peak < 10 * 2**20  # keeping the empty columns until the end took 75 MiB
-    wanted, summary, mark = expected({"坐落地址": "县城小区0号"})
-    assert json.loads(details[0]) == wanted
+    details_expected, summary, mark = expected({"坐落地址": "县城小区0号"})
+    assert json.loads(details[0]) == details_expected
     assert summaries[0] == summary
     assert fingerprints[0] == mark
 
@@ -125,7 +125,7 @@ def test_repeated_header_names_stay_distinct(ctx, tmp_path):
     batch = registries.import_registry(write_xlsx(tmp_path / "r.xlsx", rows), "房产")
     assert batch.headers == ["姓名", "证件号码", "备注", "备注 (2)", "备注 (2) (2)"]
     [record] = db.session.scalars(select(RegistryRecord).where(RegistryRecord.batch_id == batch.id)).all()
-    wanted, summary, mark = expected({"备注": "一", "备注 (2)": "二", "备注 (2) (2)": "三"})
-    assert record.details == wanted
+    details_expected, summary, mark = expected({"备注": "一", "备注 (2)": "二", "备注 (2) (2)": "三"})
+    assert record.details == details_expected
     assert record.summary == summary
     assert record.fingerprint == mark
