@@ -6,6 +6,9 @@ import logging
 import click
 from flask.cli import ScriptInfo, pass_script_info
 from flask_babel import gettext as _
+from flask_babel import ngettext
+
+from fieldapp.terminal import CommandError
 
 DEFAULT_THREADS = 8
 
@@ -45,11 +48,13 @@ def serve_command(info: ScriptInfo, host: str, port: int, threads: int) -> None:
         server = create_server(app, host=host, port=port, threads=threads)
     except OSError as error:
         with app.app_context():
-            raise click.ClickException(_(
+            raise CommandError(_(
                 "FieldApp cannot listen on %(host)s:%(port)d (%(error)s). Another program, perhaps "
                 "FieldApp itself, may be using the port: stop it, or choose another port, e.g. "
                 "make run PORT=5001.", host=host, port=port, error=error.strerror or error)) from error
     with app.app_context():
-        click.echo(_("FieldApp is running on http://%(host)s:%(port)d with %(threads)d threads. Press "
-                     "Ctrl+C to stop it.", host=host, port=port, threads=threads))
+        click.echo(ngettext("FieldApp is running on http://%(host)s:%(port)d with %(num)d thread. Press "
+                            "Ctrl+C to stop it.",
+                            "FieldApp is running on http://%(host)s:%(port)d with %(num)d threads. Press "
+                            "Ctrl+C to stop it.", threads, host=host, port=port))
     server.run()

@@ -1,4 +1,4 @@
-"""Helpers for the commands' output: the time taken, and tables aligned in a terminal.
+"""Helpers for the commands' output: errors, the time taken, and tables aligned in a terminal.
 
 A Chinese character takes two columns in a terminal but counts as one in ``str.ljust``. So
 ``table_lines`` pads cells by terminal columns, and translated headers and names stay aligned.
@@ -7,10 +7,27 @@ A Chinese character takes two columns in a terminal but counts as one in ``str.l
 import time
 import unicodedata
 from collections.abc import Collection
+from typing import IO
 
+import click
 from flask_babel import gettext as _
 
 COLUMN_GAP = "  "
+
+
+class CommandError(click.ClickException):
+    """A command's error, printed as "Error: message" in the current locale ("错误：message" in Chinese).
+
+    Click's own ``ClickException`` prints an English "Error:". Click prints the error after the
+    command's application context has ended, so the line is translated here, when it is raised.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.line = _("Error: %(message)s", message=message)
+
+    def show(self, file: IO | None = None) -> None:
+        click.echo(self.line, file=file, err=file is None, color=self.show_color)
 
 
 def display_width(text: str) -> int:

@@ -5,6 +5,7 @@ from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 
 from fieldapp import idnumbers
+from fieldapp.pagination import page_notice
 
 
 def can_unmask(user) -> bool:
@@ -34,6 +35,7 @@ def init_app(app) -> None:
     app.add_template_filter(idnumbers.mask_phone, "mask_phone")
     app.add_template_filter(local_datetime, "datetime")
     app.add_template_filter(local_date, "date")
+    app.add_template_global(page_notice, "pagination_notice")
 
     @app.context_processor
     def inject_globals():

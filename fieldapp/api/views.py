@@ -9,6 +9,7 @@ import logging
 
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import bindparam, select
@@ -165,8 +166,10 @@ def upload_visit(user):
         db.session.rollback()
         logger.info("visit %s of user %s rejected: invalid %s", payload.client_uuid, user.id,
                     ", ".join(sorted(rejected.errors)))
-        raise ApiError(422, "invalid", _("The visit was not saved: %(count)d answers are missing or invalid.",
-                                         count=len(rejected.errors)), errors=rejected.errors) from rejected
+        message = ngettext("The visit was not saved: %(num)d answer is missing or invalid.",
+                           "The visit was not saved: %(num)d answers are missing or invalid.",
+                           len(rejected.errors))
+        raise ApiError(422, "invalid", message, errors=rejected.errors) from rejected
     except Conflict as conflict:
         db.session.rollback()
         raise ApiError(409, "conflict", conflict.message) from conflict

@@ -10,6 +10,7 @@ from fieldapp.auth import services
 from fieldapp.auth.forms import ROLE_LABELS
 from fieldapp.errors import FieldError
 from fieldapp.extensions import db
+from fieldapp.terminal import CommandError
 
 
 @click.command("create-user")
@@ -30,7 +31,7 @@ def create_user(username, role, divisions, display_name, demo, password):
         )
     except FieldError as error:
         db.session.rollback()
-        raise click.ClickException(error.message) from None
+        raise CommandError(error.message) from None
     db.session.commit()
     click.echo(_("Created the account %(username)s (%(role)s) for divisions %(divisions)s.",
                  username=user.username, role=ROLE_LABELS[user.role],

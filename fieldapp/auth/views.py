@@ -12,6 +12,7 @@ from fieldapp.auth.forms import ROLE_LABELS, LoginForm, PasswordResetForm, UserC
 from fieldapp.auth.login import roles_required
 from fieldapp.errors import FieldError
 from fieldapp.extensions import db
+from fieldapp.pagination import requested_page
 
 USERS_PER_PAGE = 50
 
@@ -75,8 +76,12 @@ def _show_field_error(form, error: FieldError) -> None:
 @bp.route("/users")
 @roles_required("admin")
 def users():
-    page = request.args.get("page", 1, type=int)
-    pagination = db.paginate(services.managed_users_select(current_user), page=page, per_page=USERS_PER_PAGE)
+    users_select = services.managed_users_select(current_user)
+    pagination = db.paginate(users_select, page=requested_page(), per_page=USERS_PER_PAGE, error_out=False)
+    last_page = max(pagination.pages, 1)
+    if pagination.page > last_page:
+        # A page number past the end shows the last page, as the other lists do, instead of a 404.
+        pagination = db.paginate(users_select, page=last_page, per_page=USERS_PER_PAGE, error_out=False)
     return render_template("auth/users.html", pagination=pagination, role_labels=ROLE_LABELS)
 
 

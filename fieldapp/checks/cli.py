@@ -5,11 +5,12 @@ import time
 import click
 from flask.cli import with_appcontext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from fieldapp.checks import registries, services
 from fieldapp.errors import FieldError, ImportRejected
 from fieldapp.extensions import db
-from fieldapp.terminal import done_line
+from fieldapp.terminal import CommandError, done_line
 
 # Seconds between two progress lines of a registry import.
 PROGRESS_INTERVAL_S = 1.0
@@ -57,7 +58,7 @@ def run_checks(divisions, demo):
     try:
         prefixes = services.division_prefixes_for(list(divisions)) if divisions else None
     except FieldError as error:
-        raise click.ClickException(error.message) from None
+        raise CommandError(error.message) from None
     summary = services.run_checks(is_demo=demo, division_prefixes=prefixes, progress=_RulePrinter())
     db.session.commit()
 
@@ -106,23 +107,29 @@ def import_registry(kind, file, custom, id_column, name_column, data_date, skip_
         message = error.message
         if error.field == "id_column":
             message = _("%(message)s Give it with --id-column.", message=message)
-        raise click.ClickException(message) from None
+        raise CommandError(message) from None
     except ImportRejected as error:
         db.session.rollback()
-        raise click.ClickException(error.message) from None
+        raise CommandError(error.message) from None
     db.session.commit()
 
-    counts = {"kind": batch.kind, "records": batch.records_count, "rows": batch.rows_read,
+    # Two counts in one sentence: the rows are a translated phrase, the records choose the sentence's form.
+    counts = {"kind": batch.kind, "rows": ngettext("%(num)d row", "%(num)d rows", batch.rows_read),
               "date": batch.data_date.isoformat(), "id_column": batch.id_column}
     if batch.name_column:
-        click.echo(_("%(kind)s: %(records)d records imported from %(rows)d rows, data as of %(date)s; ID "
-                     "numbers from column %(id_column)s, names from %(name_column)s.",
-                     name_column=batch.name_column, **counts))
+        click.echo(ngettext("%(kind)s: %(num)d record imported from %(rows)s, data as of %(date)s; ID "
+                            "numbers from column %(id_column)s, names from %(name_column)s.",
+                            "%(kind)s: %(num)d records imported from %(rows)s, data as of %(date)s; ID "
+                            "numbers from column %(id_column)s, names from %(name_column)s.",
+                            batch.records_count, name_column=batch.name_column, **counts))
     else:
-        click.echo(_("%(kind)s: %(records)d records imported from %(rows)d rows, data as of %(date)s; ID "
-                     "numbers from column %(id_column)s, no name column.", **counts))
+        click.echo(ngettext("%(kind)s: %(num)d record imported from %(rows)s, data as of %(date)s; ID "
+                            "numbers from column %(id_column)s, no name column.",
+                            "%(kind)s: %(num)d records imported from %(rows)s, data as of %(date)s; ID "
+                            "numbers from column %(id_column)s, no name column.",
+                            batch.records_count, **counts))
     if batch.rows_rejected:
         click.echo(registries.rejection_message(batch.rejections).split("\n", 1)[1])
-        click.echo(_("%(count)d rows skipped.", count=batch.rows_rejected))
+        click.echo(ngettext("%(num)d row skipped.", "%(num)d rows skipped.", batch.rows_rejected))
     click.echo(_("Run \"flask run-checks\" to cross-check the members against it."))
     click.echo(done_line(started))

@@ -37,8 +37,16 @@ from fieldapp.extensions import db
 from fieldapp.gc_pause import paused_collector
 from fieldapp.register.bulk_insert import insert_columns
 from fieldapp.register.columns import normalize_header
-from fieldapp.register.parsing import CellError, cell_text, export_date, to_id_number
-from fieldapp.register.reader import CSV_EXTENSIONS, EXCEL_EXTENSIONS, decode_csv, sheet_rows
+from fieldapp.register.excel_errors import load_sheet
+from fieldapp.register.parsing import CellError, cell_text, excel_error_message, export_date, to_id_number
+from fieldapp.register.reader import (
+    CSV_EXTENSIONS,
+    EXCEL_EXTENSIONS,
+    ExcelError,
+    decode_csv,
+    error_row_numbers,
+    sheet_rows,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +93,7 @@ class Sheet:
     title_rows: list[list]
     rows: Iterator[tuple[int, list]]  # (1-based row number, cells) after the header
     total_rows: int
+    error_rows: frozenset[int] = frozenset()  # 1-based numbers of the rows with an ExcelError cell
 
 
 # -- kinds and columns -------------------------------------------------------
@@ -138,11 +147,12 @@ def _open_workbook(path: str) -> Sheet:
                                "Excel, save it again as .xlsx and import that copy.",
                                error=str(error)[:200])) from None
     for sheet_name in workbook.sheet_names:
-        sheet = workbook.get_sheet_by_name(sheet_name)
-        rows = sheet_rows(sheet)
+        sheet, errors = load_sheet(workbook, path, sheet_name)
+        rows = sheet_rows(sheet, errors)
         top = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
         found = _sheet_from(top, rows, total_rows=sheet.end[0] + 1 if sheet.end else 0)
         if found is not None:
+            found.error_rows = error_row_numbers(errors)
             return found
     raise _no_header()
 
@@ -325,10 +335,11 @@ def _read_records(batch: RegistryBatch, sheet: Sheet, progress: Progress | None)
     id_index = batch.headers.index(batch.id_column)
     name_index = batch.headers.index(batch.name_column) if batch.name_column else None
     max_rows = current_app.config.get("REGISTRY_MAX_ROWS", 1_000_000)
-    read = _ReadRows(batch.id_column, id_index, name_index)
+    read = _ReadRows(batch.headers, batch.id_column, id_index, name_index, sheet.error_rows)
     while block := list(itertools.islice(sheet.rows, READ_BLOCK)):
         numbers, cells = zip(*block, strict=True)
-        if not read.add_plain_block(numbers, cells):
+        # A block with an error cell is read row by row, because add_plain_block keeps every cell unchecked.
+        if not sheet.error_rows.isdisjoint(numbers) or not read.add_plain_block(numbers, cells):
             read.add_rows(block)
         if read.count > max_rows:
             raise ImportRejected(_("The file has more than %(max)d rows; split it and import the parts.",
@@ -357,8 +368,11 @@ def _all_plain(values: list) -> bool:
 class _ReadRows:
     """The rows of a registry read so far that have a usable ID number, and the rejected ones."""
 
-    def __init__(self, id_column: str, id_index: int, name_index: int | None):
+    def __init__(self, headers: list[str], id_column: str, id_index: int, name_index: int | None,
+                 error_rows: frozenset[int] = frozenset()):
+        self.headers = headers
         self.id_column, self.id_index, self.name_index = id_column, id_index, name_index
+        self.error_rows = error_rows
         self.id_numbers, self.names, self.row_numbers, self.cells = [], [], [], []
         self.rejections = []
         self.count = 0  # rows that are not blank, rejected ones included
@@ -380,6 +394,8 @@ class _ReadRows:
     def add_rows(self, block: list[tuple[int, list]]) -> None:
         id_index = self.id_index
         for row_no, cells in block:
+            if row_no in self.error_rows and self._reject_errors(row_no, cells):
+                continue
             raw = cells[id_index] if id_index < len(cells) else None
             is_plain_id = raw.__class__ is str and _PLAIN_ID_NUMBER.fullmatch(raw) is not None
             # A row with an ID number is not blank, so the whole row is tested only when the ID is missing.
@@ -396,6 +412,22 @@ class _ReadRows:
             self.names.append(self._name(cells))
             self.row_numbers.append(row_no)
             self.cells.append(cells)
+
+    def _reject_errors(self, row_no: int, cells: list) -> bool:
+        """Reject a row with an Excel error cell; return whether it did.
+
+        Every column of the header is kept, a blank header as "列N", so an error in any of them rejects
+        the row. calamine gives every row of a sheet as wide as the header row.
+        """
+        errors = [(index, value) for index, value in enumerate(cells[:len(self.headers)])
+                  if value.__class__ is ExcelError]
+        if not errors:
+            return False
+        self.count += 1
+        for index, value in errors:
+            self.rejections.append({"row": row_no, "column": self.headers[index], "value": value.value,
+                                    "reason": excel_error_message(value)})
+        return True
 
     def _names(self, block: tuple[list, ...]) -> list[str]:
         """Return the names of a block of rows, as ``_name`` would."""

@@ -31,6 +31,7 @@ from fieldapp.checks.rules.base import field_labels
 from fieldapp.checks.services import SAVING_STEP, problem_detail, rule_name
 from fieldapp.errors import FieldError, ImportRejected
 from fieldapp.extensions import db
+from fieldapp.pagination import requested_page
 from fieldapp.reports import jobs as export_jobs
 
 bp = Blueprint("checks", __name__, url_prefix="/checks")
@@ -182,7 +183,7 @@ def _filter_form() -> tuple[ProblemFilterForm, queries.ProblemFilters]:
 @roles_required(*RUN_ROLES)
 def problems():
     form, filters = _filter_form()
-    page = queries.problems_page(current_user, filters, page=request.args.get("page", 1, type=int) or 1)
+    page = queries.problems_page(current_user, filters, page=requested_page())
     return render_template("checks/problems.html", form=form, page=page, filters=filters)
 
 

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from fieldapp.divisions import services
 from fieldapp.errors import ImportRejected
 from fieldapp.extensions import db
+from fieldapp.terminal import CommandError
 
 
 @click.command("import-divisions")
@@ -27,7 +28,7 @@ def import_divisions(file):
         result = services.import_divisions(text)
     except ImportRejected as error:
         db.session.rollback()
-        raise click.ClickException(error.message) from None
+        raise CommandError(error.message) from None
     db.session.commit()
     click.echo(_("Divisions: %(added)d added, %(updated)d updated, %(unchanged)d unchanged.",
                  added=result.added, updated=result.updated, unchanged=result.unchanged))

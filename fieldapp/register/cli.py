@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from fieldapp.errors import ImportRejected
 from fieldapp.extensions import db
 from fieldapp.register import services
-from fieldapp.terminal import done_line
+from fieldapp.terminal import CommandError, done_line
 
 # Seconds between two progress lines.
 PROGRESS_INTERVAL_S = 1.0
@@ -58,7 +58,7 @@ def import_register(file, skip_rejected, demo):
                                           progress=_ProgressPrinter())
     except ImportRejected as error:
         db.session.rollback()
-        raise click.ClickException(error.message) from None
+        raise CommandError(error.message) from None
     db.session.commit()
 
     for line in services.summary_lines(record):

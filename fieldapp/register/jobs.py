@@ -177,8 +177,8 @@ def _run_checks(record: RegisterImport) -> None:
         record = db.session.get(RegisterImport, import_id)
         record.message = "\n".join(filter(None, [
             record.message,
-            _("The data checks failed after the import; the households were imported. Run the checks again "
-              "with \"flask run-checks\"."),
+            _("The data checks failed after the import; the households were imported. Run them again with "
+              "the button on the data checks page."),
         ]))
     record.status = "done"
     db.session.commit()

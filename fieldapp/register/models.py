@@ -76,6 +76,9 @@ class RegisterImport(db.Model):
     # The first rejected rows as {"row", "column", "value", "reason"}; ``rows_rejected`` has the count.
     rejections: Mapped[list] = mapped_column(JSON, default=list)
     finished_at: Mapped[timestamp | None]
+    # The data checks run after the import; None before they ran, or when they failed.
+    check_run_id: Mapped[int | None] = mapped_column(ForeignKey("check_runs.id", ondelete="SET NULL"))
+    check_run = relationship("CheckRun")
 
 
 class Household(db.Model):

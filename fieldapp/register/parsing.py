@@ -4,8 +4,8 @@ Values are stored as the file has them, wrong ones included, because a wrong
 check character or a duplicate ID number is data for the checks. A row is
 rejected only when a value cannot be stored faithfully. That is the case when a
 required value is missing, when Excel turned an ID number into a float, when a
-number or date cell contains something else, or when a text is longer than its
-column.
+number or date cell contains something else, when a cell is an Excel error
+value such as #N/A, or when a text is longer than its column.
 """
 
 import re
@@ -23,7 +23,7 @@ from fieldapp.errors import ImportRejected
 from fieldapp.register import columns as cols
 from fieldapp.register.columns import HeaderMap
 from fieldapp.register.models import Household, Member
-from fieldapp.register.reader import Table
+from fieldapp.register.reader import ExcelError, Table
 
 
 class Rejection(NamedTuple):
@@ -263,7 +263,14 @@ def to_json_value(value):
     return cell_text(value)
 
 
+def excel_error_message(error: ExcelError) -> str:
+    return _("The cell contains the Excel error value %(error)s; correct the formula in Excel or replace it "
+             "with a value, and import again.", error=error.value)
+
+
 def _convert(column: cols.Column, value):
+    if value.__class__ is ExcelError:
+        raise CellError(excel_error_message(value))
     if column.kind == cols.TEXT:
         return to_text(value)
     if column.kind == cols.CODE:
@@ -504,6 +511,9 @@ def parse_row(row_no: int, cells: list, header: HeaderMap) -> tuple[ParsedRow | 
         index = header.fields["division_code"][0]
         rejections.append(Rejection(row_no, header.headers[index], division_code,
                                     _("The division code must have 12 digits; correct it and import again.")))
+    rejections.extend(Rejection(row_no, header.headers[index], padded[index].value,
+                                excel_error_message(padded[index]))
+                      for index in header.unknown if padded[index].__class__ is ExcelError)
     if rejections:
         return None, rejections
 
@@ -606,9 +616,13 @@ def parse_table(
     parsed = ParsedRegister(header=header, export_date=export_date(table.title_rows), households={})
     parser = _RowParser(header)
     key_indexes = [header.fields[field_name][0] for field_name in cols.REQUIRED_FIELDS]
+    used_indexes = {index for indexes in header.fields.values() for index in indexes} | set(header.unknown)
     households = parsed.households
     rejected_rows_by_household: dict[str, list[int]] = {}
     for row_no, cells in table.rows:
+        is_error_row = row_no in table.error_rows
+        if is_error_row:
+            cells = _without_ignored_errors(cells, used_indexes)
         # A row with a key value is neither blank nor a footer, so the whole row is tested only without one.
         if _keys_blank(cells, key_indexes) and (all(_is_blank(value) for value in cells)
                                                 or is_footer(cells, header)):
@@ -616,7 +630,9 @@ def parse_table(
         parsed.rows_read += 1
         if parsed.rows_read > max_rows:
             raise _too_many_rows(max_rows)
-        row, rejections = parser.parse(row_no, cells)
+        # The row parser's fast path keeps an unknown column's cell unchecked, so a row with an error
+        # cell goes through parse_row, which rejects an error in every column the import keeps.
+        row, rejections = parse_row(row_no, cells, header) if is_error_row else parser.parse(row_no, cells)
         if row is not None and allowed_prefixes is not None:
             rejections = _scope_rejections(row, header, allowed_prefixes)
         if rejections:
@@ -642,14 +658,22 @@ def parse_table(
     return parsed
 
 
+def _without_ignored_errors(cells: list, used_indexes: set[int]) -> list:
+    """Return the cells with the Excel errors in ignored columns emptied, as calamine reads them."""
+    return [("" if value.__class__ is ExcelError and index not in used_indexes else value)
+            for index, value in enumerate(cells)]
+
+
 def _keys_blank(cells: list, indexes: list[int]) -> bool:
     return all(index >= len(cells) or _is_blank(cells[index]) for index in indexes)
 
 
 def _household_no_or_none(cells: list, header: HeaderMap) -> str | None:
     index = header.fields["household_no"][0]
+    if index >= len(cells) or cells[index].__class__ is ExcelError:
+        return None
     try:
-        return to_code(cells[index], "household_no") if index < len(cells) else None
+        return to_code(cells[index], "household_no")
     except CellError:
         return None
 

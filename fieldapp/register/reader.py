@@ -1,7 +1,9 @@
 """Reading register files (xlsx, xls, ods, csv) as numbered rows of cells.
 
 Excel files are read with python-calamine, which gives numbers as floats and
-date cells as ``date``/``datetime``. CSV files are decoded as UTF-8 (with or
+date cells as ``date``/``datetime``. It gives an error cell (#N/A, #REF!, ...) as an
+empty string, so ``excel_errors`` finds those cells in the file and ``sheet_rows`` puts
+an ``ExcelError`` in their place. CSV files are decoded as UTF-8 (with or
 without a byte order mark), UTF-16 with a byte order mark, or GB18030. GB18030
 is a superset of GBK, the encoding Excel writes on Chinese Windows. Every CSV
 cell is text.
@@ -20,10 +22,21 @@ from python_calamine import CalamineError, CalamineWorkbook
 
 from fieldapp.errors import ImportRejected
 from fieldapp.register.columns import HEADER_SEARCH_ROWS, Column, HeaderMap, find_header
+from fieldapp.register.excel_errors import ErrorCells, load_sheet
 
 EXCEL_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods")
 CSV_EXTENSIONS = (".csv", ".txt")
 EXTENSIONS = EXCEL_EXTENSIONS + CSV_EXTENSIONS
+
+
+@dataclass(frozen=True, slots=True)
+class ExcelError:
+    """A cell whose value is an Excel error, such as a formula that gave #N/A."""
+
+    value: str  # the error as Excel shows it: "#N/A", "#VALUE!", "#REF!", "#DIV/0!", ...
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass
@@ -35,6 +48,7 @@ class Table:
     rows: Iterator[tuple[int, list]]  # (1-based row number in the file, cells) after the header
     total_rows: int  # rows in the sheet, header and title rows included, for progress
     sheet_name: str
+    error_rows: frozenset[int] = frozenset()  # 1-based numbers of the rows with an ExcelError cell
 
 
 def open_table(path: str, aliases: dict[str, Column]) -> Table:
@@ -59,25 +73,28 @@ def _open_workbook(path: str, aliases: dict[str, Column]) -> Table:
               "again as .xlsx and import that copy.", error=str(error)[:200])
         ) from None
     for sheet_name in workbook.sheet_names:
-        sheet = workbook.get_sheet_by_name(sheet_name)
+        sheet, errors = load_sheet(workbook, path, sheet_name)
         # iter_rows starts at the sheet's first row even when the used range starts lower,
         # so the n-th row given is row n of the sheet.
-        rows = sheet_rows(sheet)
+        rows = sheet_rows(sheet, errors)
         top = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
         total_rows = sheet.end[0] + 1 if sheet.end else 0
         table = _table_from(top, rows, aliases, total_rows=total_rows, sheet_name=sheet_name)
         if table is not None:
+            table.error_rows = error_row_numbers(errors)
             return table
     raise _no_header()
 
 
-def sheet_rows(sheet) -> Iterator[list]:
-    """Yield the rows of a calamine sheet; raise ``ImportRejected`` naming a row calamine cannot read.
+def sheet_rows(sheet, errors: ErrorCells | None = None) -> Iterator[list]:
+    """Yield the rows of a calamine sheet, with an ``ExcelError`` in each cell of ``errors``.
 
-    calamine raises while reading a row, for example OverflowError for a number of about 1e10
-    in a cell formatted as a duration, which Python's ``timedelta`` cannot hold.
+    Raises ``ImportRejected`` naming a row calamine cannot read: calamine raises while reading
+    a row, for example OverflowError for a number of about 1e10 in a cell formatted as a
+    duration, which Python's ``timedelta`` cannot hold.
     """
     rows = sheet.iter_rows()
+    errors_by_row = _errors_by_row(errors or {}, first_column=sheet.start[1] if sheet.start else 0)
     row_number = 0
     while True:
         try:
@@ -90,8 +107,29 @@ def sheet_rows(sheet) -> Iterator[list]:
                   "a date or time out of range: format that cell as text or a plain number, save the file "
                   "and import it again.", row=row_number + 1, sheet=sheet.name, error=str(error)[:200])
             ) from None
+        if row_number in errors_by_row:
+            for index, value in errors_by_row[row_number]:
+                if index < len(row):
+                    row[index] = ExcelError(value)
         row_number += 1
         yield row
+
+
+def _errors_by_row(errors: ErrorCells, first_column: int) -> dict[int, list[tuple[int, str]]]:
+    """Group the error cells by 0-based row, each with its index in the rows calamine gives.
+
+    calamine's rows start at the first column that has a value, not at column A.
+    """
+    by_row: dict[int, list[tuple[int, str]]] = {}
+    for (row, column), value in errors.items():
+        if column >= first_column:
+            by_row.setdefault(row, []).append((column - first_column, value))
+    return by_row
+
+
+def error_row_numbers(errors: ErrorCells) -> frozenset[int]:
+    """Return the 1-based numbers of the rows that have an error cell."""
+    return frozenset(row + 1 for row, _column in errors)
 
 
 def _open_csv(path: str, aliases: dict[str, Column]) -> Table:

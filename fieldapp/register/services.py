@@ -144,10 +144,16 @@ def recent_imports(user, limit: int) -> list[RegisterImport]:
 
 
 def run_checks_after_import(record: RegisterImport):
-    """Re-run the data checks so that suspected problems match the imported data; flushes."""
+    """Re-run the data checks so that suspected problems match the imported data; flushes.
+
+    The import record is linked to the check run, which its page shows.
+    """
     from fieldapp.checks.services import run_checks
 
-    return run_checks(is_demo=record.is_demo, division_prefixes=None, source="import")
+    summary = run_checks(is_demo=record.is_demo, division_prefixes=None, source="import")
+    record.check_run_id = summary.check_run_id
+    db.session.flush()
+    return summary
 
 
 def default_report_path(path: str) -> str:

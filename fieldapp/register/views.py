@@ -13,6 +13,7 @@ from fieldapp.auth.login import roles_required
 from fieldapp.checks.services import problem_detail, rule_name
 from fieldapp.errors import ImportRejected
 from fieldapp.extensions import db
+from fieldapp.pagination import requested_page
 from fieldapp.register import browsing, columns, jobs, services
 from fieldapp.register.forms import HouseholdSearchForm, UploadForm
 from fieldapp.register.models import FINISHED_STATUSES, RegisterImport
@@ -140,7 +141,7 @@ def households():
     query = (form.q.data or "")[:100]
     township = form.township.data if form.township.data in dict(townships) else ""
     page = browsing.households_page(current_user, query=query, township_code=township,
-                                    page=request.args.get("page", 1, type=int) or 1)
+                                    page=requested_page())
     return render_template("register/households.html", form=form, page=page, query=query, township=township)
 
 

@@ -5,12 +5,14 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from fieldapp.auth.login import roles_required
 from fieldapp.checks.services import problem_detail, rule_name
 from fieldapp.errors import Conflict, FieldError
 from fieldapp.extensions import db
+from fieldapp.pagination import requested_page
 from fieldapp.review import evidence, labels, queries, reinspection
 from fieldapp.review.forms import (
     OVERDUE,
@@ -75,10 +77,6 @@ def format_distance(metres: float | None) -> str:
     return _("%(km).1f km", km=metres / 1000)
 
 
-def _page_arg() -> int:
-    return request.args.get("page", 1, type=int) or 1
-
-
 # Rounds, sampled households and visits.
 
 
@@ -93,7 +91,7 @@ def rounds():
 def round_detail(round_id: int):
     sampling_round = get_scoped_or_404(SamplingRound, round_id, current_user)
     visited = {"yes": True, "no": False}.get(request.args.get("visited", ""))
-    page = queries.round_households(sampling_round, current_user, visited=visited, page=_page_arg())
+    page = queries.round_households(sampling_round, current_user, visited=visited, page=requested_page())
     return render_template(
         "review/round.html",
         sampling_round=sampling_round,
@@ -163,7 +161,7 @@ def findings():
             source=form.source.data or None,
             township_code=form.township.data or None,
             round_id=int(form.round.data) if form.round.data else None,
-            page=_page_arg(),
+            page=requested_page(),
         )
     else:
         page = queries.Page(items=[], page=1, pages=1, total=0)
@@ -219,7 +217,8 @@ def _bulk_edit(form: BulkForm, versions: dict[int, int | None]) -> str:
         comment=form.comment.data or "",
     )
     changed = bulk_update(versions, change, user=current_user)
-    return _("%(count)d of %(selected)d findings changed.", count=len(changed), selected=len(versions))
+    return ngettext("%(count)d of %(num)d finding changed.", "%(count)d of %(num)d findings changed.",
+                    len(versions), count=len(changed))
 
 
 def _bulk_reinspect(form: BulkForm, ids: list[int]) -> str:
@@ -232,7 +231,7 @@ def _bulk_reinspect(form: BulkForm, ids: list[int]) -> str:
     inspector = reinspection.inspector_by_id(form.inspector.data)
     tasks = reinspection.create_tasks(list(findings), inspector, instructions=form.comment.data or "",
                                       user=current_user)
-    return _("%(count)d re-inspection tasks created.", count=len(tasks))
+    return ngettext("%(num)d re-inspection task created.", "%(num)d re-inspection tasks created.", len(tasks))
 
 
 # One finding.
@@ -407,7 +406,7 @@ def reinspections():
     status = request.args.get("status", "open")
     if status not in TASK_STATUSES:
         status = ""
-    page = reinspection.tasks_page(current_user, status=status or None, page=_page_arg())
+    page = reinspection.tasks_page(current_user, status=status or None, page=requested_page())
     return render_template("review/reinspections.html", page=page, status=status)
 
 

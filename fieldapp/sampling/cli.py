@@ -3,7 +3,7 @@
 import click
 from babel.lists import format_list
 from flask.cli import with_appcontext
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -13,7 +13,7 @@ from fieldapp.extensions import db
 from fieldapp.sampling import services
 from fieldapp.sampling.methods import ALLOCATIONS, METHODS
 from fieldapp.sampling.population import Exclusions
-from fieldapp.terminal import table_lines
+from fieldapp.terminal import CommandError, table_lines
 
 # The figures of a stratum in the printed table, between its code and its name.
 STRATUM_FIGURES = ("population", "allocated", "reserves", "problems", "drawn_problems")
@@ -77,26 +77,31 @@ def sample(divisions, size, seed, name, method, allocation, stratum_level, minim
         assigned = services.auto_assign(sampling_round, inspectors, user=None) if inspectors else None
     except FieldError as error:
         db.session.rollback()
-        raise click.ClickException(error.message) from None
+        raise CommandError(error.message) from None
     db.session.commit()
     _print_round(sampling_round, size, seed)
     if assigned is not None:
-        click.echo(_("Assigned %(count)d households.", count=assigned.assigned))
+        click.echo(ngettext("Assigned %(num)d household.", "Assigned %(num)d households.", assigned.assigned))
         villages = assigned.villages_without_inspector
         if villages:
-            click.echo(_("None of the given inspectors covers %(count)d villages, so their households are "
-                         "unassigned: %(villages)s.",
-                         count=len(villages), villages=format_list(villages, locale=get_locale())))
+            click.echo(ngettext("None of the given inspectors covers %(num)d village, so its households "
+                                "are unassigned: %(villages)s.",
+                                "None of the given inspectors covers %(num)d villages, so their households "
+                                "are unassigned: %(villages)s.",
+                                len(villages), villages=format_list(villages, locale=get_locale())))
 
 
 def _print_round(sampling_round, size: int, seed: int) -> None:
     parameters = sampling_round.parameters
-    click.echo(_("Round %(id)d \"%(name)s\": %(size)d of %(population)d households, seed %(seed)d.",
-                 id=sampling_round.id, name=sampling_round.name, size=size,
-                 population=sampling_round.population_size, seed=seed))
-    click.echo(_("Method %(method)s, allocation %(allocation)s, strata by %(level)s, %(eligible)d eligible "
-                 "households.", method=sampling_round.method, allocation=parameters["allocation_rule"],
-                 level=parameters["stratum_level"], eligible=parameters["eligible"]))
+    click.echo(ngettext("Round %(id)d \"%(name)s\": %(size)d of %(num)d household, seed %(seed)d.",
+                        "Round %(id)d \"%(name)s\": %(size)d of %(num)d households, seed %(seed)d.",
+                        sampling_round.population_size, id=sampling_round.id, name=sampling_round.name,
+                        size=size, seed=seed))
+    click.echo(ngettext("Method %(method)s, allocation %(allocation)s, strata by %(level)s, %(num)d eligible "
+                        "household.",
+                        "Method %(method)s, allocation %(allocation)s, strata by %(level)s, %(num)d eligible "
+                        "households.", parameters["eligible"], method=sampling_round.method,
+                        allocation=parameters["allocation_rule"], level=parameters["stratum_level"]))
     header = [_("Stratum"), _("Households"), _("Drawn"), _("Reserves"), _("Suspected problems"),
               _("Problems covered"), _("Name")]
     rows = [[stratum["code"], *(str(stratum[key]) for key in STRATUM_FIGURES), stratum["name"]]
@@ -117,7 +122,7 @@ def _inspectors(usernames) -> list[User]:
     for username in usernames:
         user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
         if user is None:
-            raise click.ClickException(_("User %(name)s was not found; give an inspector's user name.",
+            raise CommandError(_("User %(name)s was not found; give an inspector's user name.",
                                          name=username))
         users.append(user)
     return users

@@ -10,7 +10,7 @@ import secrets
 
 from babel.lists import format_list
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -21,6 +21,7 @@ from fieldapp.auth.login import roles_required
 from fieldapp.auth.models import User
 from fieldapp.errors import FieldError
 from fieldapp.extensions import db
+from fieldapp.pagination import requested_page
 from fieldapp.register.models import Household
 from fieldapp.sampling import export, report, services, teams
 from fieldapp.sampling.forms import (
@@ -78,9 +79,10 @@ def new():
             if form.create.data:
                 sampling_round = services.create_round(form.name.data, *arguments, **keywords)
                 db.session.commit()
-                flash(_("Round \"%(name)s\" drawn: %(size)d of %(population)d households.",
-                        name=sampling_round.name, size=form.size.data,
-                        population=sampling_round.population_size), "success")
+                flash(ngettext("Round \"%(name)s\" drawn: %(size)d of %(num)d household.",
+                               "Round \"%(name)s\" drawn: %(size)d of %(num)d households.",
+                               sampling_round.population_size, name=sampling_round.name, size=form.size.data),
+                      "success")
                 return redirect(url_for("sampling.round", round_id=sampling_round.id))
             allocation = [stratum.as_dict() for stratum in services.preview_round(*arguments, **keywords)]
         except FieldError as error:
@@ -127,7 +129,7 @@ def round_detail(round_id: int):
     ).one()
     total = db.session.execute(select(func.count()).select_from(in_round.subquery())).scalar_one()
     pages = max(1, -(-total // PER_PAGE))
-    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    page = min(requested_page(), pages)
     sampled = db.session.execute(
         in_round.order_by(SampledHousehold.draw_order)
         .options(selectinload(SampledHousehold.household).selectinload(Household.members),
@@ -242,11 +244,14 @@ def auto_assign(round_id: int):
         flash(error.message, "error")
         return redirect(target)
     db.session.commit()
-    flash(_("%(count)d households assigned automatically.", count=result.assigned), "success")
+    flash(ngettext("%(num)d household assigned automatically.", "%(num)d households assigned automatically.",
+                   result.assigned), "success")
     if result.villages_without_inspector:
-        flash(_("No inspector's divisions include %(count)d villages, so their households are still "
-                "unassigned: %(villages)s.", count=len(result.villages_without_inspector),
-                villages=", ".join(result.villages_without_inspector)), "warning")
+        flash(ngettext("No inspector's divisions include %(num)d village, so its households are still "
+                       "unassigned: %(villages)s.",
+                       "No inspector's divisions include %(num)d villages, so their households are still "
+                       "unassigned: %(villages)s.", len(result.villages_without_inspector),
+                       villages=", ".join(result.villages_without_inspector)), "warning")
     return redirect(target)
 
 
@@ -270,11 +275,21 @@ def move(round_id: int):
         flash(error.message, "error")
         return redirect(target)
     db.session.commit()
-    flash(_("%(count)d households moved.", count=result.moved), "success")
-    if result.skipped_visited or result.skipped_outside:
-        flash(_("%(visited)d households already visited and %(outside)d in villages outside the second "
-                "inspector's divisions stayed with the first inspector.", visited=result.skipped_visited,
-                outside=result.skipped_outside), "warning")
+    flash(ngettext("%(num)d household moved.", "%(num)d households moved.", result.moved), "success")
+    # One sentence per count, so that each noun agrees with its own count.
+    stayed = []
+    if result.skipped_visited:
+        stayed.append(ngettext("%(num)d household was already visited, so it stayed with the first "
+                               "inspector.",
+                               "%(num)d households were already visited, so they stayed with the first "
+                               "inspector.", result.skipped_visited))
+    if result.skipped_outside:
+        stayed.append(ngettext("%(num)d household is in a village outside the second inspector's "
+                               "divisions, so it stayed with the first inspector.",
+                               "%(num)d households are in villages outside the second inspector's "
+                               "divisions, so they stayed with the first inspector.", result.skipped_outside))
+    if stayed:
+        flash("\n".join(stayed), "warning")
     return redirect(target)
 
 
@@ -405,7 +420,8 @@ def team_edit(team_id: int | None):
             _add_error(form, error)
         else:
             db.session.commit()
-            flash(_("Team %(name)s saved with %(count)d members.", name=team.name, count=len(team.members)),
+            flash(ngettext("Team %(name)s saved with %(num)d member.",
+                           "Team %(name)s saved with %(num)d members.", len(team.members), name=team.name),
                   "success")
             return redirect(url_for("sampling.team_list"))
     return render_template("sampling/team.html", form=form, team=team, division=division)

@@ -3,11 +3,12 @@
 import click
 from babel.lists import format_list
 from flask.cli import with_appcontext
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 
 from fieldapp.errors import FieldError
 from fieldapp.extensions import db
+from fieldapp.terminal import CommandError
 from fieldapp.training import demo
 
 households_option = click.option(
@@ -56,7 +57,7 @@ def _seed(households: int, seed: int) -> None:
         summary = demo.seed_demo(households, seed)
     except FieldError as error:
         db.session.rollback()
-        raise click.ClickException(error.message) from None
+        raise CommandError(error.message) from None
     db.session.commit()
     click.echo(_(
         "Seeded %(households)d demo households with %(members)d members in %(villages)d villages "
@@ -64,8 +65,9 @@ def _seed(households: int, seed: int) -> None:
         households=summary.households, members=summary.members, villages=summary.villages, seed=seed,
         planted=len(summary.planted), opened=summary.problems_opened,
     ))
-    click.echo(_("Sampling round %(name)s drew %(count)d households, assigned to the demo inspectors.",
-                 name=summary.sampling_round.name, count=summary.sampled))
+    click.echo(ngettext("Sampling round %(name)s drew %(num)d household, assigned to the demo inspectors.",
+                        "Sampling round %(name)s drew %(num)d households, assigned to the demo inspectors.",
+                        summary.sampled, name=summary.sampling_round.name))
     accounts = format_list([account.username for account in demo.DEMO_ACCOUNTS], locale=get_locale())
     click.echo(_("Demo accounts (%(created)d created, %(restored)d restored): %(accounts)s; password "
                  "%(password)s",

@@ -5,6 +5,7 @@ from flask.cli import with_appcontext
 from flask_babel import gettext as _
 
 from fieldapp.extensions import db
+from fieldapp.terminal import CommandError
 from fieldapp.visits import questionnaires
 
 
@@ -16,7 +17,7 @@ def load_questionnaires():
         inserted = questionnaires.load_bundled()
     except questionnaires.DefinitionError as error:
         db.session.rollback()
-        raise click.ClickException(str(error)) from error
+        raise CommandError(str(error)) from error
     db.session.commit()
     for questionnaire in inserted:
         click.echo(_("Loaded questionnaire %(code)s, version %(version)d.",

@@ -4,6 +4,7 @@ import logging
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from fieldapp.auth.login import roles_required
@@ -93,9 +94,11 @@ def new(sampled_id: int):
         result = services.submit_visit(sampled, submission, user=current_user)
     except services.VisitRejected as rejected:
         db.session.rollback()
-        flash(_("The visit was not saved: correct the %(count)d marked answers and submit again. "
-                "Choose the photos again too, because a page cannot keep chosen files.",
-                count=len(rejected.errors)), "error")
+        flash(ngettext("The visit was not saved: correct the %(num)d marked answer and submit again. "
+                       "Choose the photos again too, because a page cannot keep chosen files.",
+                       "The visit was not saved: correct the %(num)d marked answers and submit again. "
+                       "Choose the photos again too, because a page cannot keep chosen files.",
+                       len(rejected.errors)), "error")
         return _render_form(sampled, form, questionnaire, values=request.form, errors=rejected.errors,
                             status=422, task=task)
     except Conflict as conflict:

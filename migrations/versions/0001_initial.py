@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-05 01:59:05.538422
+Create Date: 2026-12-05 03:36:10.625621
 
 """
 from alembic import op
@@ -177,41 +177,6 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_export_jobs_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_export_jobs_user_id'), ['user_id'], unique=False)
 
-    op.create_table('register_imports',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('filename', sa.String(length=255), nullable=False),
-    sa.Column('sha256', sa.String(length=64), nullable=False),
-    sa.Column('export_date', sa.Date(), nullable=True),
-    sa.Column('imported_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('imported_by_id', sa.Integer(), nullable=True),
-    sa.Column('is_demo', sa.Boolean(), nullable=False),
-    sa.Column('households_added', sa.Integer(), nullable=False),
-    sa.Column('households_updated', sa.Integer(), nullable=False),
-    sa.Column('households_unchanged', sa.Integer(), nullable=False),
-    sa.Column('members_added', sa.Integer(), nullable=False),
-    sa.Column('members_updated', sa.Integer(), nullable=False),
-    sa.Column('members_unchanged', sa.Integer(), nullable=False),
-    sa.Column('rows_rejected', sa.Integer(), nullable=False),
-    sa.Column('members_removed', sa.Integer(), nullable=False),
-    sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('is_skip_rejected', sa.Boolean(), nullable=False),
-    sa.Column('stored_name', sa.String(length=255), nullable=True),
-    sa.Column('report_name', sa.String(length=255), nullable=True),
-    sa.Column('locale', sa.String(length=10), nullable=False),
-    sa.Column('rows_total', sa.Integer(), nullable=False),
-    sa.Column('rows_read', sa.Integer(), nullable=False),
-    sa.Column('rows_written', sa.Integer(), nullable=False),
-    sa.Column('message', sa.Text(), nullable=False),
-    sa.Column('rejections', sa.JSON(), nullable=False),
-    sa.Column('finished_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=True),
-    sa.CheckConstraint("status IN ('queued', 'reading', 'writing', 'checking', 'done', 'rejected', 'failed')", name=op.f('ck_register_imports_status')),
-    sa.ForeignKeyConstraint(['imported_by_id'], ['users.id'], name=op.f('fk_register_imports_imported_by_id_users')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_register_imports'))
-    )
-    with op.batch_alter_table('register_imports', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_register_imports_sha256'), ['sha256'], unique=False)
-        batch_op.create_index(batch_op.f('ix_register_imports_status'), ['status'], unique=False)
-
     op.create_table('registry_batches',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=40), nullable=False),
@@ -281,6 +246,51 @@ def upgrade():
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_user_divisions_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id', 'division_code', name=op.f('pk_user_divisions'))
     )
+    op.create_table('register_imports',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('filename', sa.String(length=255), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('export_date', sa.Date(), nullable=True),
+    sa.Column('imported_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('imported_by_id', sa.Integer(), nullable=True),
+    sa.Column('is_demo', sa.Boolean(), nullable=False),
+    sa.Column('households_added', sa.Integer(), nullable=False),
+    sa.Column('households_updated', sa.Integer(), nullable=False),
+    sa.Column('households_unchanged', sa.Integer(), nullable=False),
+    sa.Column('members_added', sa.Integer(), nullable=False),
+    sa.Column('members_updated', sa.Integer(), nullable=False),
+    sa.Column('members_unchanged', sa.Integer(), nullable=False),
+    sa.Column('rows_rejected', sa.Integer(), nullable=False),
+    sa.Column('members_removed', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('is_skip_rejected', sa.Boolean(), nullable=False),
+    sa.Column('stored_name', sa.String(length=255), nullable=True),
+    sa.Column('report_name', sa.String(length=255), nullable=True),
+    sa.Column('locale', sa.String(length=10), nullable=False),
+    sa.Column('rows_total', sa.Integer(), nullable=False),
+    sa.Column('rows_read', sa.Integer(), nullable=False),
+    sa.Column('rows_written', sa.Integer(), nullable=False),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('rejections', sa.JSON(), nullable=False),
+    sa.Column('finished_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('check_run_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint("status IN ('queued', 'reading', 'writing', 'checking', 'done', 'rejected', 'failed')", name=op.f('ck_register_imports_status')),
+    sa.ForeignKeyConstraint(['check_run_id'], ['check_runs.id'], name=op.f('fk_register_imports_check_run_id_check_runs'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['imported_by_id'], ['users.id'], name=op.f('fk_register_imports_imported_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_register_imports'))
+    )
+    with op.batch_alter_table('register_imports', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_register_imports_sha256'), ['sha256'], unique=False)
+        batch_op.create_index(batch_op.f('ix_register_imports_status'), ['status'], unique=False)
+
+    op.create_table('team_members',
+    sa.Column('team_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['team_id'], ['teams.id'], name=op.f('fk_team_members_team_id_teams'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_team_members_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('team_id', 'user_id', name=op.f('pk_team_members')),
+    sa.UniqueConstraint('user_id', name=op.f('uq_team_members_user_id'))
+    )
     op.create_table('households',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('household_no', sa.String(length=40), nullable=False),
@@ -328,14 +338,6 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_households_is_demo'), ['is_demo'], unique=False)
         batch_op.create_index(batch_op.f('ix_households_township_code'), ['township_code'], unique=False)
 
-    op.create_table('team_members',
-    sa.Column('team_id', sa.Integer(), nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['team_id'], ['teams.id'], name=op.f('fk_team_members_team_id_teams'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_team_members_user_id_users'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('team_id', 'user_id', name=op.f('pk_team_members')),
-    sa.UniqueConstraint('user_id', name=op.f('uq_team_members_user_id'))
-    )
     op.create_table('members',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('household_id', sa.Integer(), nullable=False),
@@ -755,7 +757,6 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_members_household_id'))
 
     op.drop_table('members')
-    op.drop_table('team_members')
     with op.batch_alter_table('households', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_households_township_code'))
         batch_op.drop_index(batch_op.f('ix_households_is_demo'))
@@ -763,6 +764,12 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_households_county_code'))
 
     op.drop_table('households')
+    op.drop_table('team_members')
+    with op.batch_alter_table('register_imports', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_register_imports_status'))
+        batch_op.drop_index(batch_op.f('ix_register_imports_sha256'))
+
+    op.drop_table('register_imports')
     op.drop_table('user_divisions')
     with op.batch_alter_table('teams', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_teams_is_demo'))
@@ -777,11 +784,6 @@ def downgrade():
         batch_op.drop_index('ix_registry_batches_kind_current')
 
     op.drop_table('registry_batches')
-    with op.batch_alter_table('register_imports', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_register_imports_status'))
-        batch_op.drop_index(batch_op.f('ix_register_imports_sha256'))
-
-    op.drop_table('register_imports')
     with op.batch_alter_table('export_jobs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_export_jobs_user_id'))
         batch_op.drop_index(batch_op.f('ix_export_jobs_status'))

@@ -25,7 +25,11 @@
     panel.dataset.status = state.status;
     field("status").textContent = labels[state.status] || state.status;
     field("rows_done").textContent = String(state.rows_done);
-    field("rows_total").textContent = state.rows_total ? String(state.rows_total) : "?";
+    // " / total" when the total is known, else the text that tells when it will be shown.
+    field("rows_total").textContent = String(state.rows_total || 0);
+    panel.querySelectorAll("[data-total]").forEach(function (node) {
+      node.hidden = (node.dataset.total === "known") !== Boolean(state.rows_total);
+    });
     var bar = field("bar");
     bar.max = Math.max(state.rows_total, 1);
     bar.value = Math.min(state.rows_done, bar.max);

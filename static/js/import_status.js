@@ -26,10 +26,18 @@
     }
   }
 
+  // Shows " / total" when the total is known, else the text that tells when it will be shown.
+  function showTotal(total) {
+    setField("rows_total", String(total || 0));
+    panel.querySelectorAll("[data-total]").forEach(function (node) {
+      node.hidden = (node.dataset.total === "known") !== Boolean(total);
+    });
+  }
+
   function show(state) {
     setField("status", labels[state.status] || state.status);
     setField("rows_read", String(state.rows_read));
-    setField("rows_total", state.rows_total ? String(state.rows_total) : "?");
+    showTotal(state.rows_total);
     var bar = panel.querySelector('[data-field="bar"]');
     if (bar) {
       bar.max = Math.max(state.rows_total, 1);

@@ -74,6 +74,18 @@ def test_users_list_shows_managed_users(english, make):
     assert "city-admin" not in page
 
 
+def test_users_list_page_past_end(english, make):
+    admin = make.user("admin", [make.YANGXIN])
+    login(english, admin)
+
+    response = english.get("/users?page=99")
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Page 99 does not exist; the list has 1 page. Showing page 1." in page
+    assert admin.username in page
+
+
 def test_users_list_demo_admin_sees_demo_only(english, make):
     admin = make.user("admin", [make.CITY], is_demo=True)
     make.user("inspector", [make.LAODIAN], username="demo-trainee", is_demo=True)

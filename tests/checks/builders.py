@@ -4,11 +4,16 @@ import csv
 
 import xlsxwriter
 
+from tests.register.builders import FormulaError, write_formula_error
+
 VEHICLE_HEADERS = ["所有人姓名", "身份证明号码", "号牌号码", "车辆类型", "初次登记日期"]
 
 
 def write_xlsx(path, rows: list[list], *, title: str | None = None) -> str:
-    """Write ``rows`` (the header first) to an xlsx file, every text cell as text."""
+    """Write ``rows`` (the header first) to an xlsx file, every text cell as text.
+
+    A ``FormulaError`` is written as a formula whose result is that Excel error.
+    """
     workbook = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False})
     sheet = workbook.add_worksheet("registry")
     offset = 0
@@ -19,7 +24,9 @@ def write_xlsx(path, rows: list[list], *, title: str | None = None) -> str:
         for column, value in enumerate(row):
             if value is None:
                 continue
-            if isinstance(value, str):
+            if isinstance(value, FormulaError):
+                write_formula_error(sheet, line + offset, column, value)
+            elif isinstance(value, str):
                 sheet.write_string(line + offset, column, value)
             else:
                 sheet.write_number(line + offset, column, value)

@@ -39,7 +39,7 @@ def test_import_registry_command(app, make, tmp_path):
     result = app.test_cli_runner().invoke(args=["import-registry", "vehicle", path, "--date", "2026-06-30"])
 
     assert result.exit_code == 0, result.output
-    assert "车辆: 1 records imported from 1 rows, data as of 2026-06-30" in result.output
+    assert "车辆: 1 record imported from 1 row, data as of 2026-06-30" in result.output
     assert "身份证明号码" in result.output
     batch = db.session.scalars(select(RegistryBatch)).one()
     assert (batch.kind, batch.records_count) == ("车辆", 1)
@@ -59,7 +59,7 @@ def test_import_registry_without_id_column(app, tmp_path):
     chosen = runner.invoke(args=["import-registry", "房产", path, "--id-column", "号码",
                                  "--name-column", "名称"])
     assert chosen.exit_code == 0, chosen.output
-    assert "1 records imported" in chosen.output
+    assert "1 record imported from 1 row" in chosen.output
 
 
 def test_import_registry_unknown_kind(app, tmp_path):
@@ -80,7 +80,8 @@ def test_import_registry_rejected_rows(app, tmp_path):
     assert "Row 3, column 证件号码" in result.output
     skipped = runner.invoke(args=["import-registry", "房产", path, "--skip-rejected"])
     assert skipped.exit_code == 0, skipped.output
-    assert "1 rows skipped." in skipped.output
+    assert "房产: 1 record imported from 2 rows" in skipped.output
+    assert "1 row skipped." in skipped.output
 
 
 def test_run_checks_progress(app, make):

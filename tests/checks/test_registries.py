@@ -14,7 +14,7 @@ from fieldapp.errors import FieldError, ImportRejected
 from fieldapp.extensions import db
 from tests import factories
 from tests.checks.builders import vehicle_file, write_csv, write_xlsx
-from tests.register.builders import write_duration_overflow
+from tests.register.builders import FormulaError, write_duration_overflow
 
 ID = factories.id_number("19800101", 11)  # ends in a digit
 ID_X = "11010519491231002X"
@@ -141,6 +141,39 @@ def test_skip_rejected_rows(ctx, tmp_path):
     assert (batch.rows_read, batch.rows_rejected) == (3, 2)
     assert [rejection["row"] for rejection in batch.rejections] == [3, 4]
     assert batch.rejections[0]["value"] == "**********"
+
+
+@pytest.mark.parametrize("error", ["#N/A", "#VALUE!", "#REF!", "#DIV/0!"])
+def test_error_id_rejected(ctx, tmp_path, english, error):
+    rows = [["姓名", "证件号码"], ["张三", ID], ["李四", FormulaError(error)]]
+    path = write_xlsx(tmp_path / "r.xlsx", rows)
+    with pytest.raises(ImportRejected) as raised:
+        registries.import_registry(path, "房产")
+    [rejection] = raised.value.rejections
+    assert (rejection["row"], rejection["column"], rejection["value"]) == (3, "证件号码", error)
+    assert f"Excel error value {error}" in rejection["reason"]
+    assert "missing" not in raised.value.message
+    assert f'Row 3, column 证件号码, value "{error}"' in raised.value.message
+    assert db.session.scalars(select(RegistryRecord)).all() == []
+
+
+def test_error_detail_rejected(ctx, tmp_path, english):
+    # Every column is kept in the details, a blank header as "列N", so an error anywhere rejects the row.
+    rows = [["姓名", "证件号码", "坐落地址", ""], ["张三", ID, FormulaError("#REF!"), FormulaError("#N/A")],
+            ["李四", ID_X, "县城小区2号"]]
+    path = write_xlsx(tmp_path / "r.xlsx", rows)
+    with pytest.raises(ImportRejected) as raised:
+        registries.import_registry(path, "房产")
+    assert [(r["row"], r["column"], r["value"]) for r in raised.value.rejections] == [
+        (2, "坐落地址", "#REF!"), (2, "列4", "#N/A")]
+
+
+def test_error_rows_skipped(ctx, tmp_path, english):
+    rows = [["姓名", "证件号码"], ["张三", ID], ["李四", FormulaError("#N/A")], ["王五", ID_X]]
+    batch = registries.import_registry(write_xlsx(tmp_path / "r.xlsx", rows), "房产", skip_rejected=True)
+    assert [record.name for record in records(batch)] == ["张三", "王五"]
+    assert (batch.rows_read, batch.rows_rejected) == (3, 1)
+    assert (batch.rejections[0]["row"], batch.rejections[0]["value"]) == (3, "#N/A")
 
 
 def test_unreadable_cell_rejected(ctx, tmp_path, english):

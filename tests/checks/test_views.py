@@ -186,6 +186,68 @@ def test_problem_list_pages(en_client, make):
     assert (page.page, page.pages, page.total, len(page.problems)) == (2, 2, 3, 1)
 
 
+def test_problem_list_page_past_end(en_client, make):
+    break_birth_date(make.household())
+    run_checks()
+    login(en_client, make.user("admin", [make.YANGXIN]))
+
+    response = en_client.get("/checks/problems?page=99")
+
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Page 99 does not exist; the list has 1 page. Showing page 1." in text
+    assert text.count('href="/checks/problems/') == 1
+    assert "page-notice" not in en_client.get("/checks/problems?page=1").get_data(as_text=True)
+
+
+def test_problem_list_page_notice_chinese(client, app, make, monkeypatch):
+    monkeypatch.setitem(app.config, "BABEL_DEFAULT_LOCALE", "zh_CN")
+    break_birth_date(make.household())
+    run_checks()
+    login(client, make.user("admin", [make.YANGXIN]))
+
+    past_end = client.get("/checks/problems?page=99").get_data(as_text=True)
+    not_number = client.get("/checks/problems?page=abc").get_data(as_text=True)
+
+    assert "第 99 页不存在，共 1 页；显示第 1 页。" in past_end
+    assert "页码“abc”无效，页码应为从 1 开始的整数；显示第 1 页。" in not_number
+    assert not_number.count('href="/checks/problems/') == 1
+
+
+def queued_batch(admin, **fields) -> RegistryBatch:
+    batch = RegistryBatch(kind="车辆", data_date=date(2026, 6, 30), filename="车辆.xlsx", sha256="0" * 64,
+                          imported_by_id=admin.id, headers=["姓名", "证件号码"], id_column="证件号码",
+                          status="queued", **fields)
+    db.session.add(batch)
+    db.session.flush()
+    return batch
+
+
+def test_registry_progress_total_unknown(client, app, make, monkeypatch):
+    monkeypatch.setitem(app.config, "BABEL_DEFAULT_LOCALE", "zh_CN")
+    admin = make.user("admin", [make.YANGXIN])
+    batch = queued_batch(admin)
+    login(client, admin)
+
+    text = client.get(f"/checks/registries/{batch.id}").get_data(as_text=True)
+
+    assert '<span data-total="unknown" >（开始处理后显示总数）</span>' in text
+    assert '<span data-total="known" hidden> / <span data-field="rows_total">0</span></span>' in text
+    assert "/ ?" not in text
+    assert "?</span>" not in text
+
+
+def test_registry_progress_total_known(en_client, make):
+    admin = make.user("admin", [make.YANGXIN])
+    batch = queued_batch(admin, rows_read=40, rows_total=100)
+    login(en_client, admin)
+
+    text = en_client.get(f"/checks/registries/{batch.id}").get_data(as_text=True)
+
+    assert '<span data-total="known" > / <span data-field="rows_total">100</span></span>' in text
+    assert '<span data-total="unknown" hidden>(the total is shown once the work starts)</span>' in text
+
+
 def test_problem_evidence(en_client, make, tmp_path):
     household = make.household()
     owner = household.members[0]

@@ -2,6 +2,7 @@
 
 import csv
 import io
+from typing import NamedTuple
 
 import xlsxwriter
 
@@ -68,6 +69,17 @@ def household_rows(number: int, *, village: str = VILLAGE, members: int = 3,
     return rows
 
 
+class FormulaError(NamedTuple):
+    """A formula cell whose stored result is an Excel error, as Excel saves a failed VLOOKUP."""
+
+    error: str  # "#N/A", "#VALUE!", ...
+    formula: str = "=VLOOKUP(A1,Z:Z,2,FALSE)"
+
+
+def write_formula_error(sheet, line: int, column: int, cell: FormulaError) -> None:
+    sheet.write_formula(line, column, cell.formula, None, cell.error)
+
+
 def numbered(rows: list[dict]) -> list[dict]:
     return [{**row, "序号": float(index)} for index, row in enumerate(rows, start=1)]
 
@@ -96,7 +108,9 @@ def write_xlsx(path, rows: list[dict], *, headers: list[str] | None = None, titl
             is_id = header in ("证件号码", "身份证号码")
             if numeric_ids and is_id and isinstance(value, str) and value.isdigit():
                 value = float(value)
-            if isinstance(value, float | int):
+            if isinstance(value, FormulaError):
+                write_formula_error(sheet, line, column, value)
+            elif isinstance(value, float | int):
                 sheet.write_number(line, column, value)
             elif value != "":
                 sheet.write_string(line, column, str(value))

@@ -62,6 +62,10 @@ def test_upload_imports(en_client, make, tmp_path, imports_dir, sync_jobs):
     assert page.status_code == 200
     assert "Households: 2 added, 0 updated, 0 unchanged." in text
     assert "import_status.js" not in text
+    check_run = db.session.execute(select(CheckRun).where(CheckRun.source == "import")).scalar_one()
+    assert record.check_run_id == check_run.id
+    assert f"Data checks: {check_run.opened} opened, 0 kept, 0 resolved." in text
+    assert f'href="/checks/runs/{check_run.id}"' in text
 
     status = en_client.get(f"/register/imports/{record.id}/status.json").get_json()
     assert status["status"] == "done"
@@ -279,6 +283,21 @@ def test_households_paginated(en_client, make):
     assert first.count('href="/register/households/') == 30
     assert second.count('href="/register/households/') == 5
     assert "Page 2 of 2" in second
+
+
+def test_households_page_past_end(en_client, make):
+    for _ in range(35):
+        make.household(make.LAODIAN_VILLAGE, members=1)
+    login(en_client, make.user("admin", [make.YANGXIN]))
+
+    past_end = en_client.get("/register/households", query_string={"page": 99}).get_data(as_text=True)
+    not_number = en_client.get("/register/households", query_string={"page": "abc"}).get_data(as_text=True)
+
+    assert "Page 99 does not exist; the list has 2 pages. Showing page 2." in past_end
+    assert past_end.count('href="/register/households/') == 5
+    assert "&#34;abc&#34; is not a page number" in not_number
+    assert "Showing page 1." in not_number
+    assert not_number.count('href="/register/households/') == 30
 
 
 def test_households_inspector_404(client, make):

@@ -32,6 +32,20 @@ def test_sample_prints_allocation(app, make):
     assert {s.inspector_id for s in sampling_round.sampled_households} == {inspector.id}
 
 
+def test_sample_of_one_household_singular(app, make):
+    make.household(make.LAODIAN_VILLAGE, members=1)
+    inspector = make.user("inspector", [make.YANGXIN])
+
+    result = app.test_cli_runner().invoke(args=[
+        "sample", "--division", make.LAODIAN, "--size", "1", "--seed", "1", "--assign-to", inspector.username,
+    ])
+
+    assert result.exit_code == 0, result.output
+    assert "1 of 1 household, seed 1." in result.output
+    assert "1 eligible household." in result.output
+    assert "Assigned 1 household." in result.output
+
+
 def test_sample_too_large(app, make):
     make.household(make.LAODIAN_VILLAGE, members=1)
     with force_locale("en"):

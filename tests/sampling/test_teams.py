@@ -181,7 +181,7 @@ def test_team_pages(english, make, admin):
     team = db.session.scalars(select(Team)).one()
     assert team.name == "North"
     page = english.get("/sampling/teams").get_data(as_text=True)
-    assert "Team North saved with 1 members." in page
+    assert "Team North saved with 1 member." in page
     assert english.get(f"/sampling/teams/{team.id}").status_code == 200
 
 
