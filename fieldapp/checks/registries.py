@@ -417,7 +417,8 @@ class _ReadRows:
         """Reject a row with an Excel error cell; return whether it did.
 
         Every column of the header is kept, a blank header as "列N", so an error in any of them rejects
-        the row. calamine gives every row of a sheet as wide as the header row.
+        the row. calamine gives every row the width of the sheet's used range, so a row has a cell for every
+        header.
         """
         errors = [(index, value) for index, value in enumerate(cells[:len(self.headers)])
                   if value.__class__ is ExcelError]

@@ -123,6 +123,6 @@ def _inspectors(usernames) -> list[User]:
         user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
         if user is None:
             raise CommandError(_("User %(name)s was not found; give an inspector's user name.",
-                                         name=username))
+                                 name=username))
         users.append(user)
     return users

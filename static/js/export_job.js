@@ -25,7 +25,7 @@
     panel.dataset.status = state.status;
     field("status").textContent = labels[state.status] || state.status;
     field("rows_done").textContent = String(state.rows_done);
-    // " / total" when the total is known, else the text that tells when it will be shown.
+    // " / total" when the total is known, else the note that the total is shown later.
     field("rows_total").textContent = String(state.rows_total || 0);
     panel.querySelectorAll("[data-total]").forEach(function (node) {
       node.hidden = (node.dataset.total === "known") !== Boolean(state.rows_total);

@@ -26,7 +26,7 @@
     }
   }
 
-  // Shows " / total" when the total is known, else the text that tells when it will be shown.
+  // Shows " / total" when the total is known, else the note that the total is shown later.
   function showTotal(total) {
     setField("rows_total", String(total || 0));
     panel.querySelectorAll("[data-total]").forEach(function (node) {

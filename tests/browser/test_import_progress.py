@@ -1,4 +1,4 @@
-"""In Chromium: a registry import's progress tells that its total is not known yet, then shows it."""
+"""In Chromium: a registry import's progress says that its total is not known yet, then shows it."""
 
 import re
 from datetime import date
