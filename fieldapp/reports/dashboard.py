@@ -129,12 +129,16 @@ def _visited():
 
 
 def _sampled_query(user, group, round_id):
-    """Households sampled and visited, each counted once however many rounds drew it."""
+    """Households sampled and visited, each counted once however many rounds drew it.
+
+    A household that could not be visited and was given up for a reserve is left out, so that
+    the reserve takes its place in the count.
+    """
     stmt = scoped_select(
         SampledHousehold, user, group,
         func.count(distinct(SampledHousehold.household_id)),
         func.count(distinct(case((_visited(), SampledHousehold.household_id)))),
-    ).group_by(group)
+    ).where(SampledHousehold.status == "active").group_by(group)
     if round_id is not None:
         stmt = stmt.where(SampledHousehold.sampling_round_id == round_id)
     return stmt

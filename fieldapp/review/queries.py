@@ -30,8 +30,9 @@ class Page:
 @dataclass
 class RoundSummary:
     sampling_round: SamplingRound
-    sampled: int
+    sampled: int  # households to visit: those marked as not visitable are left out
     visited: int
+    cannot_visit: int = 0
 
 
 @dataclass
@@ -63,19 +64,35 @@ def rounds_with_counts(user) -> list[RoundSummary]:
     ).all()
     if not rounds:
         return []
-    counts_stmt = (
+    counts = _round_counts(user, [r.id for r in rounds])
+    return [RoundSummary(r, *counts.get(r.id, (0, 0, 0))) for r in rounds]
+
+
+def round_summary(sampling_round: SamplingRound, user) -> RoundSummary:
+    """Return one round with its sampled and visited households in scope."""
+    counts = _round_counts(user, [sampling_round.id])
+    return RoundSummary(sampling_round, *counts.get(sampling_round.id, (0, 0, 0)))
+
+
+def _round_counts(user, round_ids: list[int]) -> dict[int, tuple[int, int, int]]:
+    """Count, by round, the households to visit, those visited, and those marked as not visitable."""
+    stmt = (
         scoped_select(
             SampledHousehold,
             user,
             SampledHousehold.sampling_round_id,
-            func.count(SampledHousehold.id),
-            func.count(case((_visited_clause(), 1))),
+            func.count(case((_is_active(), 1))),
+            func.count(case((and_(_is_active(), _visited_clause()), 1))),
+            func.count(case((~_is_active(), 1))),
         )
-        .where(SampledHousehold.sampling_round_id.in_([r.id for r in rounds]))
+        .where(SampledHousehold.sampling_round_id.in_(round_ids))
         .group_by(SampledHousehold.sampling_round_id)
     )
-    counts = {round_id: (sampled, visited) for round_id, sampled, visited in db.session.execute(counts_stmt)}
-    return [RoundSummary(r, *counts.get(r.id, (0, 0))) for r in rounds]
+    return {round_id: tuple(numbers) for round_id, *numbers in db.session.execute(stmt)}
+
+
+def _is_active() -> ColumnElement[bool]:
+    return SampledHousehold.status == "active"
 
 
 def round_households(sampling_round: SamplingRound, user, *, visited: bool | None, page: int) -> Page:
@@ -102,7 +119,8 @@ def round_households(sampling_round: SamplingRound, user, *, visited: bool | Non
     if visited is True:
         stmt = stmt.where(_visited_clause())
     elif visited is False:
-        stmt = stmt.where(~_visited_clause())
+        # A household marked as not visitable is settled: a reserve was sent in its place.
+        stmt = stmt.where(~_visited_clause(), _is_active())
     result = paginate(stmt, page, scalars=False)
     result.items = [SampledRow(sampled, visits, findings) for sampled, visits, findings in result.items]
     return result

@@ -95,6 +95,7 @@ def round_detail(round_id: int):
     return render_template(
         "review/round.html",
         sampling_round=sampling_round,
+        summary=queries.round_summary(sampling_round, current_user),
         page=page,
         visited=request.args.get("visited", "") if visited is not None else "",
     )

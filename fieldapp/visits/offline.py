@@ -185,6 +185,8 @@ def messages() -> dict[str, str]:
         "removePhoto": _("Remove"),
         "photoAlt": _("Photo {number}"),
         "pagesSaved": _("{count} pages are saved for offline use."),
+        "insecure": _("This page was opened without HTTPS, so the phone saves no pages for offline use and "
+                      "gives no location. Ask the administrator for the https:// address of FieldApp."),
         "pageOffline": _("No signal: this is the copy saved on the phone."),
     }
 

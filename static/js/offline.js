@@ -22,7 +22,9 @@
   // The panel stays hidden until the outbox was read once, so it never shows a wrong count.
   var countsLoaded = false;
   var storageNote = "";
-  var pagesNote = "";
+  // A page opened over plain HTTP, other than on the server itself, gets no service worker, so
+  // nothing is saved for offline use.
+  var pagesNote = global.isSecureContext === false ? messages.insecure : "";
   var draftIds = {};
 
   function format(template, values) {

@@ -105,8 +105,11 @@
   }
 
   function locate() {
-    if (!navigator.geolocation) {
-      showStatus(messages.msgUnsupported, "bad");
+    // Browsers give a location only to secure pages (HTTPS, or the server's own 127.0.0.1) and
+    // report any other page as refused, which would send the inspector to the phone's settings.
+    var insecure = window.isSecureContext === false;
+    if (!navigator.geolocation || insecure) {
+      showStatus(insecure ? messages.msgInsecure : messages.msgUnsupported, "bad");
       retryButton.hidden = true;
       return;
     }

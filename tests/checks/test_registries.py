@@ -73,6 +73,23 @@ def test_id_normalised(ctx, tmp_path, written, stored):
     assert record.id_number == stored
 
 
+def test_mixed_block_keeps_row_order(ctx, tmp_path):
+    ids = [factories.id_number("19800101", sequence) for sequence in range(1, 7)]
+    written = [ids[0], ids[1].translate(str.maketrans("0123456789", "０１２３４５６７８９")), ids[2], "",
+               ids[3], " " + ids[4], ids[5]]
+    rows = [["姓名", "证件号码", "备注"]]
+    for index, value in enumerate(written):
+        rows.append([f"人{index}", value, f"备注{index}"] if value else ["", "", ""])
+    batch = registries.import_registry(write_xlsx(tmp_path / "r.xlsx", rows), "房产")
+
+    stored = records(batch)
+    assert [record.id_number for record in stored] == ids
+    assert [record.row_no for record in stored] == [2, 3, 4, 6, 7, 8]
+    assert [record.name for record in stored] == ["人0", "人1", "人2", "人4", "人5", "人6"]
+    assert [record.details for record in stored] == [{"备注": f"备注{index}"} for index in (0, 1, 2, 4, 5, 6)]
+    assert batch.rows_read == 6
+
+
 def test_widened_id_is_valid():
     assert registries.widen_id("110105491231002") == ID_X
     assert factories.idnumbers.is_valid(registries.widen_id("371622800101001"))

@@ -3,6 +3,8 @@ from datetime import date, timedelta
 
 import pytest
 
+from fieldapp.db_types import utcnow
+from fieldapp.extensions import db
 from fieldapp.reports import dashboard
 from fieldapp.review.services import change_status
 from tests.conftest import login
@@ -43,6 +45,16 @@ def test_county_rows_for_city_admin(area, make):
     drilled = dashboard.build(area.admin, county_code=make.YANGXIN, today=date.today())
     assert drilled.level == "township"
     assert set(by_code(drilled)) == {make.LAODIAN, make.SHUIWAN}
+
+
+def test_not_visitable_household_not_counted(area, make):
+    unvisited = next(sampled for sampled in area.sampling_round.sampled_households if not sampled.visits)
+    unvisited.status, unvisited.cannot_visit_reason = "cannot_visit", "moved"
+    unvisited.cannot_visit_at = utcnow()
+    db.session.flush()
+
+    laodian = by_code(dashboard.build(area.supervisor, today=date.today()))[make.LAODIAN]
+    assert (laodian.sampled, laodian.visited, laodian.not_visited) == (2, 2, 0)
 
 
 def test_round_filter(area, make):

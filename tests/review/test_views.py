@@ -135,6 +135,29 @@ def test_round_lists_households(client_en, world, make):
     assert head.name not in not_visited
 
 
+def test_round_leaves_out_not_visitable(client_en, world, make):
+    moved_away, reserve = make.household(), make.household()
+    given_up = SampledHousehold(household=moved_away, stratum_code=moved_away.township_code, draw_order=2,
+                                status="cannot_visit", cannot_visit_reason="moved", cannot_visit_at=utcnow())
+    world.sampling_round.sampled_households += [
+        given_up, SampledHousehold(household=reserve, stratum_code=reserve.township_code, draw_order=3,
+                                   replaces=given_up),
+    ]
+    db.session.flush()
+    login(client_en, world.supervisor)
+
+    rounds = page_text(client_en.get("/review/rounds"))
+    assert re.search(r'<td class="num">2</td>\s*<td class="num">1</td>', rounds)
+    text = page_text(client_en.get(f"/review/rounds/{world.sampling_round.id}"))
+    assert "2 sampled households to visit, 1 visited." in text
+    assert "1 more household could not be visited and is not counted" in text
+    assert "Cannot be visited" in text
+    assert "Replaced by household 3" in text
+    not_visited = page_text(client_en.get(f"/review/rounds/{world.sampling_round.id}?visited=no"))
+    assert reserve.head.name in not_visited
+    assert moved_away.head.name not in not_visited
+
+
 def test_round_paginated_keeps_filter(client_en, world, make):
     households = [make.household(members=1) for _ in range(55)]
     big = make_round("大批次", households)
