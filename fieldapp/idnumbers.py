@@ -82,6 +82,48 @@ def mask(id_number: str | None) -> str:
     return id_number[:6] + "*" * (len(id_number) - 10) + id_number[-4:]
 
 
+# An ID number (15 or 18 characters) or a mobile phone number inside a longer text, not part of a
+# longer run of digits.
+_NUMBER_IN_TEXT = re.compile(r"(?<![0-9])(?:([0-9]{17}[0-9Xx]|[0-9]{15})|(1[3-9][0-9]{9}))(?![0-9Xx])")
+
+
+# Digits from which a rejected ID number cell may identify someone (a birth date has 8).
+IDENTIFYING_DIGITS = 8
+
+
+# The exponent of a number in scientific notation, whose digits identify no one.
+_EXPONENT = re.compile(r"[eE][+-]?[0-9]+$")
+
+
+def has_identifying_digits(text: str) -> bool:
+    """Return whether ``text`` has enough digits to identify someone, however they are written."""
+    return sum(map(str.isdigit, _EXPONENT.sub("", text or ""))) >= IDENTIFYING_DIGITS
+
+
+def mask_rejected_value(value: str) -> str:
+    """Mask a rejected ID number cell for a message or page when it has 8 or more digits.
+
+    A value with fewer is shown as it is, so the user can find it in the file. Such values are a name
+    in the wrong column, or "3.71622E+17": a number that Excel made of an ID number, with most digits lost.
+    """
+    return mask(value) if has_identifying_digits(value) else value
+
+
+def mask_numbers_in_text(text: str) -> str:
+    """Mask each ID number and mobile phone number written inside ``text``, such as a remark."""
+    return _NUMBER_IN_TEXT.sub(_masked_number, text)
+
+
+def has_number_in_text(text: str) -> bool:
+    """Return whether ``text`` contains a number that ``mask_numbers_in_text`` masks."""
+    return _NUMBER_IN_TEXT.search(text) is not None
+
+
+def _masked_number(match: re.Match) -> str:
+    id_number, phone = match.groups()
+    return mask(id_number) if id_number else mask_phone(phone)
+
+
 def mask_phone(phone: str | None) -> str:
     """Show the first 3 and last 4 digits: ``138****7368``."""
     if not phone:

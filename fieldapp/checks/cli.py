@@ -59,12 +59,20 @@ def run_checks(divisions, demo):
         prefixes = services.division_prefixes_for(list(divisions)) if divisions else None
     except FieldError as error:
         raise CommandError(error.message) from None
-    summary = services.run_checks(is_demo=demo, division_prefixes=prefixes, progress=_RulePrinter())
+    try:
+        summary = services.run_checks(is_demo=demo, division_prefixes=prefixes, progress=_RulePrinter())
+    except services.RegistryChanged as error:
+        db.session.rollback()
+        raise CommandError(error.message) from None
     db.session.commit()
 
-    width = max(len(rule_id) for rule_id in summary.by_rule)
-    for rule_id, count in summary.by_rule.items():
-        click.echo(f"{rule_id:<{width}}  {count:>6}  {services.rule_name(rule_id)}")
+    if summary.by_rule:
+        width = max(len(rule_id) for rule_id in summary.by_rule)
+        for rule_id, count in summary.by_rule.items():
+            click.echo(f"{rule_id:<{width}}  {count:>6}  {services.rule_name(rule_id)}")
+    else:
+        click.echo(_("Every rule is switched off, so no rule was run. Switch rules on in the rule settings "
+                     "of the data checks page."))
     click.echo(_("Reference date for ages: %(date)s.", date=summary.reference_date.isoformat()))
     click.echo(_("Problems: %(opened)d opened (%(reopened)d of them reopened), %(kept)d kept, %(resolved)d "
                  "resolved by the data, %(disabled)d set aside because their rule is switched off.",
@@ -81,19 +89,23 @@ def run_checks(divisions, demo):
 @click.option("--id-column", help="Header of the column holding the ID numbers, when it is not recognised.")
 @click.option("--name-column", help="Header of the column holding the names, when it is not recognised.")
 @click.option("--date", "data_date", type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="Date the registry's data is as of (YYYY-MM-DD). Default: the date in the file's title "
-                   "row, else today.")
+              help="Date the registry's data is as of (YYYY-MM-DD), from 2000-01-01 to today. Default: the "
+                   "date in the file's title row, else today.")
 @click.option("--skip-rejected", is_flag=True,
-              help="Import the rows with a usable ID number and list the others, instead of importing "
-                   "nothing.")
+              help="Import the rows that can be read in full and list the rejected ones, instead of "
+                   "importing nothing. A row is rejected when its ID number is missing or not valid, or when "
+                   "any of its cells cannot be read (an Excel error such as #DIV/0!); no row is imported in "
+                   "part.")
 @click.option("--demo", is_flag=True, help="Import the registry for the demo (training) households.")
 @with_appcontext
 def import_registry(kind, file, custom, id_column, name_column, data_date, skip_rejected, demo):
-    """Import a registry FILE (.xlsx, .xls or .csv) of KIND as a new dated batch.
+    """Import a registry FILE (.xlsx, .xlsm, .xls, .ods or .csv) of KIND as a new dated batch.
 
     KIND is 房产, 车辆, 低保, 工商登记, 财政供养 or 死亡人员 (or housing, vehicle, dibao,
-    business, payroll, deceased), or any name with --custom. The newest batch of a
-    kind replaces the older ones in the cross-checks.
+    business, payroll, deceased), or any name with --custom. The cross-checks use the
+    batch of each kind with the latest data date (--date), and of two batches with the
+    same date the later import, so importing an older file does not replace the batch
+    in use.
     """
     started = time.monotonic()
     try:

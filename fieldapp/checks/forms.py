@@ -8,6 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
 from fieldapp.checks.models import STANDARD_KINDS
+from fieldapp.checks.registries import EXTENSIONS as REGISTRY_EXTENSIONS
 from fieldapp.checks.rules import HIGH, LOW, MEDIUM
 
 CUSTOM_KIND = "custom"
@@ -55,21 +56,23 @@ class RegistryUploadForm(FlaskForm):
     data_date = DateField(
         _l("Data as of"),
         validators=[Optional()],
-        description=_l("The date the registry's data is as of. Empty: the date in the file's title row, "
-                       "else today."),
+        description=_l("The date the registry's data is as of, from 2000-01-01 to today. Empty: the date "
+                       "in the file's title row, else today."),
     )
     file = FileField(
         _l("Registry file"),
         validators=[
             FileRequired(_l("Choose the registry file to import.")),
-            FileAllowed(["xlsx", "xls", "ods", "csv"],
-                        _l("Only .xlsx, .xls, .ods and .csv files can be imported.")),
+            FileAllowed([extension.lstrip(".") for extension in REGISTRY_EXTENSIONS],
+                        _l("Only .xlsx, .xlsm, .xls, .ods and .csv files can be imported.")),
         ],
         description=_l("One row per person, with the ID number in a column of its own."),
     )
     skip_rejected = BooleanField(
-        _l("Import the rows with a usable ID number and skip the others"),
-        description=_l("Without this, one row with a missing or broken ID number stops the whole import."),
+        _l("Import the rows that can be read in full and skip the rejected ones"),
+        description=_l("A row is rejected when its ID number is missing or not valid, or when any of its "
+                       "cells cannot be read, such as an Excel error like #DIV/0!; such a row is never "
+                       "imported in part. Without this, one rejected row stops the whole import."),
     )
 
 

@@ -16,7 +16,8 @@ import os
 import threading
 import time
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from flask import current_app
 from flask_babel import force_locale
@@ -38,8 +39,27 @@ logger = logging.getLogger(__name__)
 
 # Seconds between two progress commits while registry rows are read.
 PROGRESS_INTERVAL_S = 0.5
-# A run unfinished for longer than this is taken as stopped (the server restarted under it).
-STALE_RUN = timedelta(minutes=30)
+# An unfinished run whose last sign of life (``CheckRun.progress_at``) is older than this is taken as
+# stopped, for instance by a server restart. A run commits its progress before each rule and before
+# saving, so the gap between two progress times is one step. The slowest step at city scale was
+# measured at about 2 s; on SQLite a step may first wait up to SQLITE_BUSY_TIMEOUT_MS (10 s) for the write
+# lock held by an import or another run's saving step. Three minutes leaves a margin of more than ten
+# times that worst case, for a server slowed by other work, while a restart blocks nobody for long.
+STALE_RUN = timedelta(minutes=3)
+
+
+class RunInProgress(RuntimeError):
+    """A change that a running check run would trip over was refused; ``message`` tells the user why."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class QueuedRun(NamedTuple):
+    run: CheckRun
+    is_new: bool  # False: the user was attached to a run of the same scope already in progress
+    stopped: CheckRun | None  # a run of the same scope found stopped and marked failed, if any
 
 
 def _start(target, job_id: int, name: str) -> threading.Thread | None:
@@ -49,36 +69,76 @@ def _start(target, job_id: int, name: str) -> threading.Thread | None:
 # -- check runs --------------------------------------------------------------
 
 
-def unfinished_run(user) -> CheckRun | None:
-    """Return the check run of the user's world that is still queued or running, if any.
+def last_progress(run: CheckRun) -> datetime:
+    """Return the last time the run showed it was alive."""
+    return run.progress_at or run.started_at or run.created_at
 
-    A run older than ``STALE_RUN`` is marked failed instead, so that a restart does not block new runs.
+
+def can_see(user, run: CheckRun) -> bool:
+    """Return whether the user may open the run's page: administrators see every run of their world."""
+    if run.is_demo != user.is_demo:
+        return False
+    return user.role == "admin" or run.started_by_id == user.id
+
+
+def mark_if_stopped(run: CheckRun, *, user) -> bool:
+    """Mark an unfinished run without progress for ``STALE_RUN`` failed; return whether it was. Flushes."""
+    if run.status in CHECK_RUN_FINISHED or utcnow() - last_progress(run) <= STALE_RUN:
+        return False
+    run.status = "failed"
+    run.finished_at = utcnow()
+    run.current_rule = ""
+    run.message = _("The run stopped without finishing, probably because the server restarted.")
+    db.session.flush()
+    audit.record("checks.run_stale", run, user=user)
+    logger.warning("check run %s marked failed: no progress since %s", run.id, last_progress(run))
+    return True
+
+
+def _sweep(is_demo: bool, *, user) -> tuple[list[CheckRun], list[CheckRun]]:
+    """Return the unfinished runs of the world that are alive and those just found stopped, newest first.
+
+    The stopped ones (see ``mark_if_stopped``) are marked failed, so that a restart blocks
+    neither new runs nor registry deletes.
     """
-    run = db.session.execute(
-        select(CheckRun).where(CheckRun.is_demo == user.is_demo, CheckRun.status.not_in(CHECK_RUN_FINISHED))
-        .order_by(CheckRun.id.desc()).limit(1)
-    ).scalar()
-    if run is None:
-        return None
-    if utcnow() - run.created_at > STALE_RUN:
-        run.status = "failed"
-        run.finished_at = utcnow()
-        run.message = _("The run stopped without finishing, probably because the server restarted.")
-        audit.record("checks.run_stale", run, user=user)
-        logger.warning("check run %s marked failed: unfinished since %s", run.id, run.created_at)
-        return None
-    return run
+    alive, stopped = [], []
+    for run in db.session.scalars(
+        select(CheckRun).where(CheckRun.is_demo == is_demo, CheckRun.status.not_in(CHECK_RUN_FINISHED))
+        .order_by(CheckRun.id.desc())
+    ):
+        (stopped if mark_if_stopped(run, user=user) else alive).append(run)
+    return alive, stopped
 
 
-def queue_run(user, *, locale: str) -> tuple[CheckRun, bool]:
+def unfinished_runs(is_demo: bool, *, user=None) -> list[CheckRun]:
+    """Return the runs of the world still queued or running, newest first, after marking stopped ones."""
+    return _sweep(is_demo, user=user)[0]
+
+
+def _same_scope(user, runs: list[CheckRun]) -> CheckRun | None:
+    """Return the newest of the runs that the user can see and that covers exactly the user's divisions."""
+    prefixes = scope.division_prefixes(user)
+    return next((run for run in runs if run.division_prefixes == prefixes and can_see(user, run)), None)
+
+
+def unfinished_run(user) -> CheckRun | None:
+    """Return the user's unfinished run of the same scope (see ``_same_scope``), if any."""
+    return _same_scope(user, unfinished_runs(user.is_demo, user=user))
+
+
+def queue_run(user, *, locale: str) -> QueuedRun:
     """Add a check run over the user's divisions; flushes, does not commit.
 
-    Returns the run and whether it is new: while another run of the same world is
-    unfinished, that run is returned instead of starting a second one.
+    While a run the user can see over exactly the user's divisions is unfinished, that run
+    is returned instead of starting a second one. A run of another scope, or one the user
+    cannot open, does not stop the user's own run: two runs that save at once are
+    serialised (``problem_store.store_hits``).
     """
-    running = unfinished_run(user)
+    alive, stopped = _sweep(user.is_demo, user=user)
+    running = _same_scope(user, alive)
     if running is not None:
-        return running, False
+        return QueuedRun(running, False, _same_scope(user, stopped))
+    now = utcnow()
     run = CheckRun(
         is_demo=user.is_demo,
         division_prefixes=scope.division_prefixes(user),
@@ -86,11 +146,30 @@ def queue_run(user, *, locale: str) -> tuple[CheckRun, bool]:
         status="queued",
         started_by_id=user.id,
         locale=locale,
+        created_at=now,
+        progress_at=now,
     )
     db.session.add(run)
     db.session.flush()
     audit.record("checks.run_start", run, user=user, divisions=run.division_prefixes)
-    return run, True
+    return QueuedRun(run, True, _same_scope(user, stopped))
+
+
+def delete_registry_batch(batch: RegistryBatch, *, user) -> None:
+    """Delete a registry batch unless a check run of its world is unfinished; flushes.
+
+    A run reads the registries rule by rule and commits in between, then saves the registry
+    records its hits point to, so a batch deleted in the middle would make its saving fail.
+    Raises ``RunInProgress`` instead.
+    """
+    services.lock_saving()
+    running = unfinished_runs(batch.is_demo, user=user)
+    if running:
+        logger.info("registry batch %s not deleted: check runs %s unfinished", batch.id,
+                    [run.id for run in running])
+        raise RunInProgress(_("A data check run is in progress and reads the registries. Wait until it has "
+                              "finished (see the Data checks page), then delete the batch."))
+    registries.delete_batch(batch, user=user)
 
 
 def start_run(run_id: int) -> threading.Thread | None:
@@ -104,6 +183,7 @@ class _RunProgress:
         self.run = run
 
     def __call__(self, rule_id: str, done: int, total: int) -> None:
+        self.run.progress_at = utcnow()
         self.run.current_rule = rule_id
         self.run.steps_done = done
         self.run.steps_total = total
@@ -118,7 +198,7 @@ def run_job(run_id: int) -> None:
         return
     user = db.session.get(User, run.started_by_id) if run.started_by_id else None
     run.status = "running"
-    run.started_at = utcnow()
+    run.started_at = run.progress_at = utcnow()
     db.session.commit()
     logger.info("check run %s started by user %s", run_id, run.started_by_id)
     with force_locale(run.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
@@ -126,17 +206,25 @@ def run_job(run_id: int) -> None:
             services.run_checks(is_demo=run.is_demo, division_prefixes=run.division_prefixes,
                                 progress=_RunProgress(run), check_run=run, user=user)
             db.session.commit()
+        except services.RegistryChanged as error:
+            logger.warning("check run %s not saved: %s", run_id, error)
+            db.session.rollback()
+            _finish_failed_run(run_id, error.message, user)
         except Exception:
             logger.exception("check run %s failed", run_id)
             db.session.rollback()
-            run = db.session.get(CheckRun, run_id)
-            run.status = "failed"
-            run.finished_at = utcnow()
-            run.message = _("The check run failed because of an error on the server, and the problem list "
-                            "was not changed. Try again; if it fails again, give your administrator the time "
-                            "of the run.")
-            audit.record("checks.run_failed", run, user=user)
-            db.session.commit()
+            _finish_failed_run(run_id, _("The check run failed because of an error on the server, and the "
+                                         "problem list was not changed. Try again; if it fails again, give "
+                                         "your administrator the time of the run."), user)
+
+
+def _finish_failed_run(run_id: int, message: str, user) -> None:
+    run = db.session.get(CheckRun, run_id)
+    run.status = "failed"
+    run.finished_at = utcnow()
+    run.message = message
+    audit.record("checks.run_failed", run, user=user)
+    db.session.commit()
 
 
 # -- registry imports --------------------------------------------------------

@@ -51,7 +51,9 @@ class SuspectedProblem(db.Model):
     rule_id: Mapped[str] = mapped_column(String(40), index=True)
     severity: Mapped[int] = mapped_column(Integer, default=1)
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"), index=True)
-    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    # The problems of a member who leaves the household stay, because verdicts and findings name them.
+    # The next check run resolves them by the data.
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"), index=True)
     # The registry row a cross-check matched, from the newest batch of its kind.
     registry_record_id: Mapped[int | None] = mapped_column(
         ForeignKey("registry_records.id", ondelete="SET NULL"), index=True
@@ -169,6 +171,9 @@ class CheckRun(db.Model):
     created_at: Mapped[created_timestamp]
     started_at: Mapped[timestamp | None]
     finished_at: Mapped[timestamp | None]
+    # When the run last showed it was alive: queued, started, and before each rule and before saving.
+    # An unfinished run without progress for ``jobs.STALE_RUN`` is taken as stopped.
+    progress_at: Mapped[timestamp | None]
     # Progress: rules run so far out of the enabled ones, plus one step for saving the problems.
     steps_total: Mapped[int] = mapped_column(Integer, default=0)
     steps_done: Mapped[int] = mapped_column(Integer, default=0)
@@ -178,6 +183,8 @@ class CheckRun(db.Model):
     kept: Mapped[int] = mapped_column(Integer, default=0)
     resolved: Mapped[int] = mapped_column(Integer, default=0)
     reopened: Mapped[int] = mapped_column(Integer, default=0)
+    # Open problems of rules switched off, set aside as rule_disabled by this run.
+    disabled: Mapped[int] = mapped_column(Integer, default=0)
     by_rule: Mapped[dict] = mapped_column(JSON, default=dict)
     message: Mapped[str] = mapped_column(Text, default="")
 

@@ -40,18 +40,20 @@ from fieldapp.register.columns import normalize_header
 from fieldapp.register.excel_errors import load_sheet
 from fieldapp.register.parsing import CellError, cell_text, excel_error_message, export_date, to_id_number
 from fieldapp.register.reader import (
-    CSV_EXTENSIONS,
     EXCEL_EXTENSIONS,
     ExcelError,
     decode_csv,
     error_row_numbers,
     sheet_rows,
+    unreadable_workbook,
 )
 
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 
+# The formats the README lists for registries. A .txt file is rejected with the advice to save it as .csv.
+CSV_EXTENSIONS = (".csv",)
 EXTENSIONS = EXCEL_EXTENSIONS + CSV_EXTENSIONS
 
 # Header names of the ID number and name columns, normalised (no spaces, ASCII brackets).
@@ -72,6 +74,8 @@ KIND_ALIASES = {
     "business": "工商登记", "payroll": "财政供养", "deceased": "死亡人员", "deaths": "死亡人员",
 }
 HEADER_SEARCH_ROWS = 30
+# The earliest data date of a batch; registries are newer.
+EARLIEST_DATA_DATE = date(2000, 1, 1)
 MAX_KIND_LENGTH = 40
 # Rejections kept on the batch and listed in a message; the count covers them all.
 STORED_REJECTIONS = 1000
@@ -82,6 +86,12 @@ READ_BLOCK = 5000
 
 # An ID number as registries mostly write it, which normalize_id returns unchanged.
 _PLAIN_ID_NUMBER = re.compile(r"[0-9]{17}[0-9X]")
+# Characters of a rejected value shown in a message.
+SHOWN_VALUE_LENGTH = 100
+# A CSV file with no value: only separators, line breaks and spaces. The match stops at the first value.
+_BLANK_CSV = re.compile(r"[\s,;\ufeff]*")
+# The label ``_header_labels`` gives a repeated header: "身份证号码 (2)".
+_REPEATED_LABEL = re.compile(r"^(.*) \([0-9]+\)$")
 
 
 @dataclass
@@ -105,6 +115,8 @@ def check_kind(kind: str, *, custom: bool = False) -> str:
     text = KIND_ALIASES.get(text.lower(), text)
     if text in STANDARD_KINDS:
         return text
+    if not text and custom:
+        raise FieldError("kind", _("Enter the name of the other kind of registry, for example 残疾人."))
     if not text:
         raise FieldError("kind", _("Choose the kind of registry."))
     if not custom:
@@ -125,6 +137,42 @@ def guess_column(headers: list[str], synonyms: tuple[str, ...]) -> str | None:
     return None
 
 
+def id_column_candidates(headers: list[str]) -> list[str]:
+    """Return every header that names an ID number column, a repeated one ("身份证号码 (2)") included."""
+    wanted = set(ID_HEADERS)
+    found = []
+    for header in headers:
+        repeated = _REPEATED_LABEL.match(header)
+        if normalize_header(header) in wanted or (repeated and normalize_header(repeated[1]) in wanted):
+            found.append(header)
+    return found
+
+
+def check_data_date(data_date: date) -> date:
+    """Return a data date typed by the administrator; raise FieldError when it is after today or before 2000.
+
+    The batch with the latest data date is the one in use, so a date in the future would keep
+    every later import of the kind out of the cross-checks.
+    """
+    if data_date > today():
+        raise FieldError("data_date", _("The data date %(date)s is after today (%(today)s). Enter the date "
+                                        "the registry's data is as of.", date=data_date.isoformat(),
+                                        today=today().isoformat()))
+    if data_date < EARLIEST_DATA_DATE:
+        raise FieldError("data_date", _("The data date %(date)s is before %(earliest)s. Enter the date the "
+                                        "registry's data is as of.", date=data_date.isoformat(),
+                                        earliest=EARLIEST_DATA_DATE.isoformat()))
+    return data_date
+
+
+def _title_date(title_rows: list[list]) -> date | None:
+    """Return the date in the title rows when it is a possible data date, else None (today is used)."""
+    found = export_date(title_rows)
+    if found is None or not EARLIEST_DATA_DATE <= found <= today():
+        return None
+    return found
+
+
 # -- reading -----------------------------------------------------------------
 
 
@@ -135,17 +183,15 @@ def open_sheet(path: str) -> Sheet:
         return _open_workbook(path)
     if extension in CSV_EXTENSIONS:
         return _open_csv(path)
-    raise ImportRejected(_("The file type %(extension)s is not supported; save the registry as .xlsx, .xls "
-                           "or .csv.", extension=extension or "(none)"))
+    raise ImportRejected(_("The file type %(extension)s is not supported; save the registry as .xlsx, "
+                           ".xlsm, .xls, .ods or .csv.", extension=extension or "(none)"))
 
 
 def _open_workbook(path: str) -> Sheet:
     try:
         workbook = CalamineWorkbook.from_path(path)
     except (CalamineError, OSError, ValueError) as error:
-        raise ImportRejected(_("The file could not be read as an Excel workbook (%(error)s); open it in "
-                               "Excel, save it again as .xlsx and import that copy.",
-                               error=str(error)[:200])) from None
+        raise unreadable_workbook(path, error) from None
     for sheet_name in workbook.sheet_names:
         sheet, errors = load_sheet(workbook, path, sheet_name)
         rows = sheet_rows(sheet, errors)
@@ -160,6 +206,9 @@ def _open_workbook(path: str) -> Sheet:
 def _open_csv(path: str) -> Sheet:
     with open(path, "rb") as handle:
         text = decode_csv(handle.read())
+    if _BLANK_CSV.fullmatch(text):
+        raise ImportRejected(_("The file is empty. Check that you chose the right file; if the registry is "
+                               "in Excel, export it again and import the new file."))
     head = "\n".join(text[:20_000].splitlines()[:HEADER_SEARCH_ROWS])
     reader = csv.reader(io.StringIO(text), delimiter=max((",", "\t", ";"), key=head.count))
     top = list(itertools.islice(reader, HEADER_SEARCH_ROWS))
@@ -236,9 +285,11 @@ def prepare_batch(path: str, *, kind: str, filename: str, data_date: date | None
         stored_name=stored_name, imported_by_id=getattr(user, "id", None), locale=locale,
         is_skip_rejected=skip_rejected,
         headers=sheet.headers, header_row=sheet.header_row,
-        data_date=data_date or export_date(sheet.title_rows) or today(),
+        data_date=check_data_date(data_date) if data_date else _title_date(sheet.title_rows) or today(),
     )
-    set_columns(batch, id_column or guess_column(sheet.headers, ID_HEADERS),
+    # Of two or more ID number columns the administrator chooses one: the first is not always the holder's.
+    candidates = [] if id_column else id_column_candidates(sheet.headers)
+    set_columns(batch, id_column or (candidates[0] if len(candidates) == 1 else None),
                 name_column or guess_column(sheet.headers, NAME_HEADERS), required=id_column is not None)
     db.session.add(batch)
     db.session.flush()
@@ -263,11 +314,16 @@ def set_columns(batch: RegistryBatch, id_column: str | None, name_column: str | 
 
 
 def missing_id_column_message(batch: RegistryBatch) -> str:
+    """Say why the batch needs its ID number column named: several columns may hold one, or none does."""
+    candidates = id_column_candidates(batch.headers)
+    if len(candidates) > 1:
+        return _("%(file)s has more than one column that may hold the ID numbers: %(columns)s. Name the "
+                 "column to cross-check; the others are kept as details of each record.", file=batch.filename,
+                 columns="、".join(candidates))
     return _("No ID number column was recognised in %(file)s. Its columns are: %(headers)s. Name the column "
              "that holds the ID numbers.", file=batch.filename, headers="、".join(batch.headers))
 
 
-@paused_collector()
 def import_batch(batch: RegistryBatch, path: str, *, progress: Progress | None = None,
                  user=None, sheet: Sheet | None = None) -> RegistryBatch:
     """Read every row of a queued batch and store its records; flushes, does not commit.
@@ -275,19 +331,38 @@ def import_batch(batch: RegistryBatch, path: str, *, progress: Progress | None =
     A rejected row raises ImportRejected listing the rejections, and nothing is stored, unless
     the batch skips rejected rows: then the other rows are stored and the rejections kept on it.
     ``sheet`` is the file opened by ``prepare_batch`` and not read any further, when the caller has it.
+    When the import raises, an uploaded file (the batch's stored file) is deleted, because nothing can
+    import it again and it contains personal data.
     """
+    try:
+        return _import_batch(batch, path, progress=progress, user=user, sheet=sheet)
+    except BaseException:
+        if batch.stored_name and os.path.basename(path) == batch.stored_name:
+            remove_file(path)
+        raise
+
+
+@paused_collector()
+def _import_batch(batch: RegistryBatch, path: str, *, progress: Progress | None, user,
+                  sheet: Sheet | None) -> RegistryBatch:
     sheet = sheet or open_sheet(path)
     if sheet.headers != batch.headers:
         raise ImportRejected(_("The file's columns changed since it was uploaded; upload it again."))
-    records, rejections, rows_read = _read_records(batch, sheet, progress)
+    records, rejections, read = _read_records(batch, sheet, progress)
+    rows_read = read.count
     if rows_read == 0:
         raise ImportRejected(_("The file has a header row but no rows below it; check that this is the right "
                                "file."))
+    # Most ID cells contain no ID number at all (names, blanks), so the column itself is probably wrong.
+    wrong_column = batch.id_column if read.non_id_values * 2 > rows_read else None
     if rejections and not batch.is_skip_rejected:
-        raise ImportRejected(rejection_message(rejections), rejections)
+        raise ImportRejected(rejection_message(rejections, wrong_column=wrong_column), rejections)
     if not records["id_number"]:
-        raise ImportRejected(_("No row of the file has a usable ID number, so nothing was imported."),
-                             rejections)
+        if wrong_column:
+            message = wrong_column_message(wrong_column, len({rejection["row"] for rejection in rejections}))
+        else:
+            message = _("No row of the file has a usable ID number, so nothing was imported.")
+        raise ImportRejected(message, rejections)
 
     batch.status = "writing"
     record_count = len(records["id_number"])
@@ -329,6 +404,7 @@ def import_registry(path: str, kind: str, *, data_date: date | None = None, is_d
 def _read_records(batch: RegistryBatch, sheet: Sheet, progress: Progress | None):
     """Read the rows of a registry; return the records column by column, the rejections and the rows read.
 
+    The rows read are returned as the ``_ReadRows``, with the counts that show a wrong ID column.
     The rows are read in blocks. Rows whose ID cell is a plain ID number, as most registries
     write them, are taken column by column, and the others row by row.
     """
@@ -351,7 +427,7 @@ def _read_records(batch: RegistryBatch, sheet: Sheet, progress: Progress | None)
     records = {"id_number": read.id_numbers, "name": read.names, "row_no": read.row_numbers}
     records["details"], records["summary"], records["fingerprint"] = encode_rows(
         batch.kind, batch.headers, {id_index, name_index}, read.cells, read.id_numbers)
-    return records, read.rejections, read.count
+    return records, read.rejections, read
 
 
 def _all_plain(values: list) -> bool:
@@ -378,6 +454,7 @@ class _ReadRows:
         self.id_numbers, self.names, self.row_numbers, self.cells = [], [], [], []
         self.rejections = []
         self.count = 0  # rows that are not blank, rejected ones included
+        self.non_id_values = 0  # rejected rows whose ID cell is blank or has too few digits to be an ID
 
     def add_block(self, numbers: tuple[int, ...], cells: tuple[list, ...]) -> None:
         """Add a block of rows: each run of rows with a plain ID number at once, every other row alone.
@@ -425,8 +502,10 @@ class _ReadRows:
             try:
                 id_number = raw if is_plain_id else normalize_id(raw)
             except CellError as error:
+                text = cell_text(raw)
+                self.non_id_values += not idnumbers.has_identifying_digits(text)
                 self.rejections.append({"row": row_no, "column": self.id_column,
-                                        "value": idnumbers.mask(cell_text(raw)), "reason": str(error)})
+                                        "value": shown_id_value(text), "reason": str(error)})
                 continue
             self.id_numbers.append(id_number)
             self.names.append(self._name(cells))
@@ -483,23 +562,54 @@ def normalize_id(value) -> str:
     return text[:18]
 
 
+def shown_id_value(text: str) -> str:
+    """Return a rejected ID cell for a message: masked when it has 8 digits or more, else unmasked.
+
+    A value with fewer digits cannot identify anyone. Shown unmasked, it lets the administrator see that
+    the column contains names or remarks rather than ID numbers.
+    """
+    if idnumbers.has_identifying_digits(text):
+        return idnumbers.mask(text)
+    return text if len(text) <= SHOWN_VALUE_LENGTH else text[:SHOWN_VALUE_LENGTH] + "…"
+
+
 def widen_id(first_generation: str) -> str:
     """Widen a 15-digit ID number (born 1900-1999) to 18 characters: insert "19", add the check character."""
     first17 = first_generation[:6] + "19" + first_generation[6:]
     return first17 + idnumbers.check_character(first17)
 
 
-def rejection_message(rejections: list[dict]) -> str:
+def rejection_message(rejections: list[dict], *, wrong_column: str | None = None) -> str:
+    """Return the message of a rejected import: what happened and what to do, then one line per rejection.
+
+    The batch page keeps only the first line. ``wrong_column`` is the ID number column when most of
+    its values are not ID numbers.
+    """
     rows = len({rejection["row"] for rejection in rejections})
-    lines = [ngettext("%(num)d row of the registry file cannot be imported; nothing was imported. Fix the "
-                      "rows below and import again, or import with the rejected rows skipped.",
-                      "%(num)d rows of the registry file cannot be imported; nothing was imported. Fix the "
-                      "rows below and import again, or import with the rejected rows skipped.", rows)]
+    if wrong_column:
+        lines = [wrong_column_message(wrong_column, rows)]
+    else:
+        lines = [ngettext("%(num)d row of the registry file cannot be imported; nothing was imported. Fix "
+                          "the rows below and import again, or import with the rejected rows skipped.",
+                          "%(num)d rows of the registry file cannot be imported; nothing was imported. Fix "
+                          "the rows below and import again, or import with the rejected rows skipped.", rows)]
     for rejection in rejections[:MESSAGE_REJECTIONS]:
         lines.append(_("Row %(row)d, column %(column)s, value \"%(value)s\": %(reason)s", **rejection))
     if len(rejections) > MESSAGE_REJECTIONS:
         lines.append(_("… and %(count)d more.", count=len(rejections) - MESSAGE_REJECTIONS))
     return "\n".join(lines)
+
+
+def wrong_column_message(column: str, rows: int) -> str:
+    return ngettext("%(num)d row cannot be imported, and nothing was imported: most values in the column "
+                    "%(column)s are not ID numbers, so it is probably not the ID number column. Import the "
+                    "file again and choose the column that holds the ID numbers (--id-column on the command "
+                    "line).",
+                    "%(num)d rows cannot be imported, and nothing was imported: most values in the column "
+                    "%(column)s are not ID numbers, so it is probably not the ID number column. Import the "
+                    "file again and choose the column that holds the ID numbers (--id-column on the command "
+                    "line).",
+                    rows, column=column)
 
 
 def file_sha256(path: str) -> str:
@@ -539,10 +649,24 @@ def record_sample(batch: RegistryBatch, limit: int = 20) -> list[RegistryRecord]
 
 
 def delete_batch(batch: RegistryBatch, *, user) -> None:
-    """Delete a batch and its records; the next check run resolves the problems they caused. Flushes."""
-    batch_id, kind = batch.id, batch.kind
+    """Delete a batch, its records and its uploaded file; the next run resolves their problems. Flushes."""
+    batch_id, kind, stored_name = batch.id, batch.kind, batch.stored_name
     db.session.execute(delete(RegistryRecord).where(RegistryRecord.batch_id == batch_id))
     db.session.delete(batch)
     db.session.flush()
+    if stored_name:
+        from fieldapp.checks.jobs import registry_folder  # jobs imports this module
+
+        remove_file(os.path.join(registry_folder(), stored_name))
     audit.record("registry.delete", object_type="RegistryBatch", object_id=batch_id, user=user, kind=kind)
     logger.info("registry batch %s (%s) deleted by user %s", batch_id, kind, getattr(user, "id", None))
+
+
+def remove_file(path: str) -> None:
+    """Delete an uploaded registry file; a file already gone is fine, and a failure is logged."""
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        logger.exception("could not delete the uploaded registry file %s", path)

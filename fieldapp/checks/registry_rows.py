@@ -16,14 +16,27 @@ import operator
 import re
 
 from fieldapp import idnumbers
+from fieldapp.checks.models import BUSINESS, DECEASED, DIBAO, HOUSING, PAYROLL, VEHICLE
+from fieldapp.register.columns import normalize_header
 from fieldapp.register.parsing import to_json_value
 
+# Normalised headers of the columns that identify a registry row of a kind beside its ID number.
+# An empty tuple: the ID number alone identifies it.
+IDENTITY_HEADERS = {
+    DIBAO: (), PAYROLL: (), DECEASED: (),
+    HOUSING: ("不动产权证号", "不动产权证书号", "不动产单元号", "房产证号", "房屋所有权证号", "坐落",
+              "坐落地址", "房屋坐落", "房屋地址"),
+    VEHICLE: ("号牌号码", "车牌号码", "号牌", "车牌号", "车辆识别代号", "车架号"),
+    BUSINESS: ("统一社会信用代码", "注册号", "市场主体名称", "企业名称", "名称"),
+}
 # A column kept in the details but left out of the summary and fingerprint: the running row number.
 ROW_NUMBER_HEADERS = ("序号",)
 SUMMARY_LENGTH = 300
 # An ID number of 15 or 18 characters, or a disability certificate number (the holder's ID and two digits).
 ID_LIKE = re.compile(r"^\d{15}$|^\d{17}[\dX]$|^\d{17}[\dX]\d{2}$")
 
+# Joins a column's values for one search; no value contains it.
+_CELL_SEPARATOR = "\x1f"
 # Writes a text as a JSON string, non-ASCII characters kept (the C version of the standard library's).
 _encode_text = json.encoder.encode_basestring
 _JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
@@ -37,7 +50,18 @@ def summarize(details: dict) -> str:
 
 
 def join_summary(texts: list[str]) -> str:
-    return _shortened(" ".join([idnumbers.mask(text) if looks_like_id(text) else text for text in texts]))
+    return _shortened(" ".join(map(shown_text, texts)))
+
+
+def shown_text(text: str) -> str:
+    """Return a detail value as pages and exports show it: ID numbers and mobile numbers masked.
+
+    A value that is an ID number is masked whole, however it is written (full-width digits,
+    spaces). One written inside a longer text, such as a remark, is masked in place.
+    """
+    if looks_like_id(text):
+        return idnumbers.mask(text)
+    return idnumbers.mask_numbers_in_text(text)
 
 
 def _shortened(summary: str) -> str:
@@ -51,14 +75,33 @@ def looks_like_id(text: str) -> bool:
     return 15 <= len(text) <= 40 and bool(ID_LIKE.match(idnumbers.normalize(text)))
 
 
-def fingerprint(kind: str, id_number: str, details: dict) -> str:
+def identity_headers(kind: str, headers: list[str]) -> set[str] | None:
+    """Return the headers whose values identify a row of ``kind`` beside its ID number; None for all of them.
+
+    A 低保, payroll or death entry is the person, so next month's amount or employer keeps its
+    problem. A car is its plate, a property its certificate or address, a business its credit
+    code or name. A custom kind, or a file without such a column, is identified by every column.
+    """
+    synonyms = IDENTITY_HEADERS.get(kind)
+    if synonyms is None:
+        return None
+    if not synonyms:
+        return set()
+    found = {header for header in headers if normalize_header(header) in synonyms}
+    return found or None
+
+
+def fingerprint(kind: str, id_number: str, details: dict, headers: list[str] | None = None) -> str:
     """Return a hash of what identifies a registry row, so that the same row in a newer batch matches.
 
-    It hashes the kind, the ID number and the details as JSON with the headers sorted, so a
-    newer file with its columns reordered gives the same hash. The separator U+001E is a
-    control character that neither an ID number nor a kind contains.
+    It hashes the kind, the ID number and the identifying details (``identity_headers``) as JSON
+    with the headers sorted, so a newer file with its columns reordered gives the same hash. The
+    identifying columns are chosen from the file's ``headers`` (default: the details' own). The
+    separator U+001E is a control character that neither an ID number nor a kind contains.
     """
-    content = {header: value for header, value in details.items() if header not in ROW_NUMBER_HEADERS}
+    identity = identity_headers(kind, list(details) if headers is None else headers)
+    content = {header: value for header, value in details.items()
+               if header not in ROW_NUMBER_HEADERS and (identity is None or header in identity)}
     text = json.dumps(content, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     return _hash([kind, id_number, text])
 
@@ -99,9 +142,11 @@ def encode_rows(kind: str, headers: list[str], skipped: set[int], rows: list[lis
     # The columns of the summary and the fingerprint: every detail column but the row number.
     content = [(header, column) for header, column in columns if header not in ROW_NUMBER_HEADERS]
     summaries = list(map(_shortened, _joined(" ", [column.texts() for _header, column in content], count)))
-    # The fingerprint's text: kind, ID number and the JSON of those columns in header order.
+    # The fingerprint's text: kind, ID number and the JSON of the identifying columns in header order.
+    identity = identity_headers(kind, [header for header, _column in columns])
+    identifying = content if identity is None else [item for item in content if item[0] in identity]
     prefix = _percent_escaped(kind) + "\x1e%s\x1e"
-    marked = _json_objects(sorted(content, key=_header_of), [id_numbers], count, prefix)
+    marked = _json_objects(sorted(identifying, key=_header_of), [id_numbers], count, prefix)
     digests = map(_digest, map(str.encode, marked))
     return (_json_objects(columns, [], count), summaries,
             list(map(operator.methodcaller("hexdigest"), digests)))
@@ -188,4 +233,7 @@ class _Column:
             texts = [value if value.__class__ is str else str(value) for value in self.values]
         if max(map(len, texts), default=0) >= 15:
             texts = [idnumbers.mask(text) if looks_like_id(text) else text for text in texts]
+        # One search over the whole column finds whether any value contains a number to mask.
+        if idnumbers.has_number_in_text(_CELL_SEPARATOR.join(texts)):
+            texts = list(map(idnumbers.mask_numbers_in_text, texts))
         return self.blanked(list(texts)) if self.missing else texts

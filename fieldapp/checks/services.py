@@ -33,13 +33,14 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
 )
 
 from fieldapp.audit.services import record
 from fieldapp.checks import registries
 from fieldapp.checks import settings as check_settings
-from fieldapp.checks.models import CheckRun, SuspectedProblem
-from fieldapp.checks.problem_store import store_hits
+from fieldapp.checks.models import CheckRun, RegistryBatch, SuspectedProblem
+from fieldapp.checks.problem_store import SAVE_LOCK_KEY, store_hits
 from fieldapp.checks.rules import RULES, Rule, RunContext, ordered_rules, rule_name
 from fieldapp.checks.rules.base import KEY_COLUMNS, json_text
 from fieldapp.checks.rules.cross_checks import is_certificate
@@ -51,11 +52,20 @@ from fieldapp.register.models import Household, Member
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["RULES", "CheckRunSummary", "division_prefixes_for", "problem_detail", "rule_name", "run_checks"]
+__all__ = ["RULES", "CheckRunSummary", "RegistryChanged", "division_prefixes_for", "lock_saving",
+           "problem_detail", "rule_name", "run_checks"]
 
 # Progress of a run: (rule id, or "saving" for the last step), steps done, steps in all.
 Progress = Callable[[str, int, int], None]
 SAVING_STEP = "saving"
+
+
+class RegistryChanged(RuntimeError):
+    """A registry batch the run read was deleted before its result was saved; nothing was saved."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
 
 
 @dataclass
@@ -129,6 +139,8 @@ def run_checks(*, is_demo: bool = False, division_prefixes: list[str] | None = N
     summary.by_rule.update(Counter(hit[1] for hit in hits.values()))
     if progress is not None:
         progress(SAVING_STEP, len(rules), len(rules) + 1)
+    lock_saving()
+    _check_batches_kept(context.batches)
     _save_problems(list(hits.values()), rules, switched_off, context.scope, summary)
 
     check_run = _record_run(check_run, summary, is_demo=is_demo, division_prefixes=division_prefixes,
@@ -142,6 +154,34 @@ def run_checks(*, is_demo: bool = False, division_prefixes: list[str] | None = N
                 check_run.id, where, is_demo, summary.opened, summary.reopened, summary.kept,
                 summary.resolved, summary.disabled)
     return summary
+
+
+def lock_saving() -> None:
+    """Serialise with the saving step of check runs until the transaction ends.
+
+    On PostgreSQL this takes the advisory lock of ``problem_store.store_hits``, which a
+    session may take more than once. On SQLite every transaction begins with BEGIN
+    IMMEDIATE, so starting one already holds the database's write lock.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SAVE_LOCK_KEY})
+
+
+def _check_batches_kept(batches: dict[str, int]) -> None:
+    """Raise ``RegistryChanged`` when a batch the rules read was deleted since; call under ``lock_saving``.
+
+    The hits of a cross-check point to the batch's records, which the delete removed with it.
+    """
+    if not batches:
+        return
+    existing = set(db.session.scalars(select(RegistryBatch.id).where(RegistryBatch.id.in_(batches.values()))))
+    deleted_kinds = sorted(kind for kind, batch_id in batches.items() if batch_id not in existing)
+    if deleted_kinds:
+        message = _("The registry %(kinds)s was deleted while the checks ran, so the result of the run was "
+                    "not saved and the problem list was not changed. Run the checks again.",
+                    kinds="、".join(deleted_kinds))
+        raise RegistryChanged(message)
 
 
 def problem_detail(problem: SuspectedProblem) -> str:
@@ -314,11 +354,13 @@ def _record_run(check_run: CheckRun | None, summary: CheckRunSummary, *, is_demo
     check_run.steps_total = steps
     check_run.steps_done = steps
     check_run.current_rule = ""
+    check_run.progress_at = now
     check_run.reference_date = summary.reference_date
     check_run.opened = summary.opened
     check_run.kept = summary.kept
     check_run.resolved = summary.resolved
     check_run.reopened = summary.reopened
+    check_run.disabled = summary.disabled
     check_run.by_rule = summary.by_rule
     db.session.flush()
     return check_run

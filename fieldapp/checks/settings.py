@@ -7,6 +7,7 @@ import that has one, else today in the display time zone.
 """
 
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -28,6 +29,9 @@ from fieldapp.register.models import RegisterImport
 logger = logging.getLogger(__name__)
 
 INTEGER, MONEY, DATE = "integer", "money", "date"
+_INTEGER_TEXT = re.compile(r"-?[0-9]+")
+_MONEY_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+EARLIEST_REFERENCE_DATE = date(2000, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -186,20 +190,24 @@ def parse_value(threshold: Threshold, text: str):
             return None
         raise FieldError(threshold.name, _("Enter a value for %(label)s.", label=threshold.label))
     try:
-        if threshold.kind == INTEGER:
+        # int() and Decimal() also take "7_000", "7e3" and digits of other scripts such as "٧".
+        if threshold.kind == INTEGER and _INTEGER_TEXT.fullmatch(text):
             value = int(text)
-        elif threshold.kind == MONEY:
+        elif threshold.kind == MONEY and _MONEY_TEXT.fullmatch(text):
             value = Decimal(text)
-            if not value.is_finite():
-                raise InvalidOperation
-        else:
+        elif threshold.kind == DATE:
             value = date.fromisoformat(text)
+        else:
+            raise ValueError(text)
     except (ValueError, InvalidOperation):
         example = {INTEGER: "16", MONEY: "7000", DATE: "2026-11-30"}[threshold.kind]
         message = _("%(label)s: \"%(value)s\" is not valid; enter a value like %(example)s.",
                     label=threshold.label, value=text, example=example)
         raise FieldError(threshold.name, message) from None
     low, high = threshold.minimum, threshold.maximum
+    if threshold.kind == DATE:
+        # A reference date for ages lies between the oldest data and the end of next year.
+        low, high = EARLIEST_REFERENCE_DATE, date(today().year + 1, 12, 31)
     if (low is not None and value < low) or (high is not None and value > high):
         raise FieldError(threshold.name, _("%(label)s must be between %(low)s and %(high)s.",
                                            label=threshold.label, low=low, high=high))

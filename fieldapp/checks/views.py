@@ -9,7 +9,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from fieldapp import idnumbers
 from fieldapp.auth.login import roles_required
 from fieldapp.checks import jobs, queries, registries, registry_rows
 from fieldapp.checks import settings as check_settings
@@ -33,6 +32,7 @@ from fieldapp.errors import FieldError, ImportRejected
 from fieldapp.extensions import db
 from fieldapp.pagination import requested_page
 from fieldapp.reports import jobs as export_jobs
+from fieldapp.web import local_datetime
 
 bp = Blueprint("checks", __name__, url_prefix="/checks")
 
@@ -96,22 +96,30 @@ def run():
     form = RunForm()
     if not form.validate_on_submit():
         abort(400)
-    check_run, is_new = jobs.queue_run(current_user, locale=str(get_locale()))
+    queued = jobs.queue_run(current_user, locale=str(get_locale()))
     db.session.commit()
-    if not is_new:
+    if not queued.is_new:
         flash(_("A check run is already in progress; its progress is shown here."), "info")
-        return redirect(url_for("checks.run_status", run_id=check_run.id))
-    jobs.start_run(check_run.id)
-    return redirect(url_for("checks.run_status", run_id=check_run.id))
+        return redirect(url_for("checks.run_status", run_id=queued.run.id))
+    if queued.stopped is not None:
+        flash(_("The previous check run had made no progress since %(time)s, probably because the server "
+                "restarted. It was marked as failed, and a new run was started.",
+                time=local_datetime(jobs.last_progress(queued.stopped))), "info")
+    jobs.start_run(queued.run.id)
+    return redirect(url_for("checks.run_status", run_id=queued.run.id))
 
 
 def _run_or_404(run_id: int) -> CheckRun:
-    """Load a run of the user's world started by them; administrators see every run of their world."""
+    """Load a run of the user's world started by them; administrators see every run of their world.
+
+    A run found stopped (``jobs.mark_if_stopped``) is marked failed first, so its page does not
+    show it running.
+    """
     check_run = db.session.get(CheckRun, run_id)
-    if check_run is None or check_run.is_demo != current_user.is_demo:
+    if check_run is None or not jobs.can_see(current_user, check_run):
         abort(404)
-    if current_user.role != "admin" and check_run.started_by_id != current_user.id:
-        abort(404)
+    if jobs.mark_if_stopped(check_run, user=current_user):
+        db.session.commit()
     return check_run
 
 
@@ -215,12 +223,8 @@ def problem(problem_id: int):
 
 
 def registries_details(details: dict) -> list[tuple[str, str]]:
-    """Return the record's other columns for display, with values that look like ID numbers masked."""
-    shown = []
-    for header, value in details.items():
-        text = str(value)
-        shown.append((header, idnumbers.mask(text) if registry_rows.looks_like_id(text) else text))
-    return shown
+    """Return the record's other columns for display, with ID numbers and mobile numbers masked."""
+    return [(header, registry_rows.shown_text(str(value))) for header, value in details.items()]
 
 
 # -- settings ----------------------------------------------------------------
@@ -274,12 +278,14 @@ def registry_list():
             is_custom = form.kind.data == CUSTOM_KIND
             typed_kind = form.custom_kind.data if is_custom else form.kind.data
             kind = registries.check_kind(typed_kind, custom=is_custom)
+            if form.data_date.data:
+                registries.check_data_date(form.data_date.data)
             batch = jobs.save_upload(form.file.data, kind=kind, data_date=form.data_date.data,
                                      user=current_user, skip_rejected=form.skip_rejected.data,
                                      locale=str(get_locale()))
         except FieldError as error:
             db.session.rollback()
-            target = form.custom_kind if error.field == "kind" else form.file
+            target = {"kind": form.custom_kind, "data_date": form.data_date}.get(error.field, form.file)
             target.errors.append(error.message)
         except ImportRejected as error:
             db.session.rollback()
@@ -365,7 +371,13 @@ def registry_delete(batch_id: int):
         flash(_("The import is still running; delete the batch when it has finished."), "error")
         return redirect(url_for("checks.registry_batch", batch_id=batch.id))
     kind = batch.kind
-    registries.delete_batch(batch, user=current_user)
+    try:
+        jobs.delete_registry_batch(batch, user=current_user)
+    except jobs.RunInProgress as error:
+        # A run found stopped meanwhile was marked failed, which is kept.
+        db.session.commit()
+        flash(error.message, "error")
+        return redirect(url_for("checks.registry_batch", batch_id=batch.id))
     db.session.commit()
     flash(_("The %(kind)s batch was deleted. Run the checks to update the suspected problems.", kind=kind),
           "success")

@@ -90,6 +90,8 @@ BY_FIELD = {column.field: column for column in COLUMNS}
 
 # Headers read and dropped: the running row number of the export, and the two columns
 # that the rejected-rows workbook adds in front of the original ones.
+# The sheet and the two added columns of the rejected-rows workbook, named like the register's own columns.
+REJECTED_SHEET_NAME = "退回的行"
 SOURCE_ROW_HEADER = "源文件行号"
 REASONS_HEADER = "退回原因"
 IGNORED = ("序号", "编号", SOURCE_ROW_HEADER, REASONS_HEADER)

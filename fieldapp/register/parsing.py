@@ -8,6 +8,7 @@ number or date cell contains something else, when a cell is an Excel error
 value such as #N/A, or when a text is longer than its column.
 """
 
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from fieldapp.register import columns as cols
 from fieldapp.register.columns import HeaderMap
 from fieldapp.register.models import Household, Member
 from fieldapp.register.reader import ExcelError, Table
+
+logger = logging.getLogger(__name__)
 
 
 class Rejection(NamedTuple):
@@ -68,6 +71,8 @@ _DATE_TEXT = re.compile(
     r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$"
 )
 _DATE_IN_TITLE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
+# The earliest "data as of" date a title row may give; registers and registries are newer.
+EARLIEST_DATA_DATE = date(2000, 1, 1)
 _FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９．－＋", "0123456789.-+")
 # Floats hold integers exactly up to 2**53; Excel keeps 15 significant digits.
 _EXCEL_EXACT_DIGITS = 15
@@ -134,14 +139,22 @@ def to_code(value, field_name: str) -> str:
     return text
 
 
+# Invisible characters that copying from web pages and chat messages leaves in a cell: zero-width
+# space, non-joiner and joiner, word joiner, and the byte order mark.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+
+
 def to_id_number(value) -> str:
-    """Normalise an ID number; reject one that Excel turned into a number."""
+    """Normalise an ID number; reject one that Excel turned into a number.
+
+    Invisible characters are removed anywhere in the value, before the quote marks are looked for.
+    """
     if isinstance(value, float | int) and not isinstance(value, bool):
         raise CellError(
             _("Excel stored the ID number as a number, so its last digits are lost; format the column "
               "as text in the export (or type the number after an apostrophe) and import again.")
         )
-    text = idnumbers.normalize(_unquote(cell_text(value)))
+    text = idnumbers.normalize(_unquote(cell_text(value).translate(_INVISIBLE).strip()))
     if _SCIENTIFIC.match(text) or _DECIMAL_TEXT.match(text):
         raise CellError(
             _("The ID number was turned into a number (scientific notation or decimals), so digits are "
@@ -585,20 +598,36 @@ def is_footer(cells: list, header: HeaderMap) -> bool:
 
 
 def export_date(title_rows: list[list]) -> date | None:
-    """Find the "data as of" date in the title rows, e.g. "（数据截至 2026年11月30日）"."""
+    """Find the "data as of" date in the title rows, e.g. "（数据截至 2026年11月30日）".
+
+    A date before 2000 or after tomorrow is a typing error, not the date of the data, and is
+    skipped: the checks would compute every age on it. Tomorrow is allowed because the
+    server's date may be a day behind China's.
+    """
+    latest = date.today() + timedelta(days=1)
     for cells in title_rows:
         for value in cells:
-            if isinstance(value, datetime):
-                return value.date()
-            if isinstance(value, date):
-                return value
-            match = _DATE_IN_TITLE.search(cell_text(value).translate(_FULL_WIDTH_DIGITS))
-            if match:
-                try:
-                    return date(int(match[1]), int(match[2]), int(match[3]))
-                except ValueError:
-                    continue
+            found = _date_in_title(value)
+            if found is None:
+                continue
+            if EARLIEST_DATA_DATE <= found <= latest:
+                return found
+            logger.warning("title row date %s is out of range and is not taken as the export date", found)
     return None
+
+
+def _date_in_title(value) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    match = _DATE_IN_TITLE.search(cell_text(value).translate(_FULL_WIDTH_DIGITS))
+    if match is None:
+        return None
+    try:
+        return date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        return None
 
 
 def parse_table(

@@ -13,6 +13,7 @@ import codecs
 import csv
 import io
 import itertools
+import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from fieldapp.register.excel_errors import ErrorCells, load_sheet
 EXCEL_EXTENSIONS = (".xlsx", ".xlsm", ".xls", ".ods")
 CSV_EXTENSIONS = (".csv", ".txt")
 EXTENSIONS = EXCEL_EXTENSIONS + CSV_EXTENSIONS
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +71,7 @@ def _open_workbook(path: str, aliases: dict[str, Column]) -> Table:
     try:
         workbook = CalamineWorkbook.from_path(path)
     except (CalamineError, OSError, ValueError) as error:
-        raise ImportRejected(
-            _("The file could not be read as an Excel workbook (%(error)s); open it in Excel, save it "
-              "again as .xlsx and import that copy.", error=str(error)[:200])
-        ) from None
+        raise unreadable_workbook(path, error) from None
     for sheet_name in workbook.sheet_names:
         sheet, errors = load_sheet(workbook, path, sheet_name)
         # iter_rows starts at the sheet's first row even when the used range starts lower,
@@ -84,6 +84,17 @@ def _open_workbook(path: str, aliases: dict[str, Column]) -> Table:
             table.error_rows = error_row_numbers(errors)
             return table
     raise _no_header()
+
+
+def unreadable_workbook(path: str, error: Exception) -> ImportRejected:
+    """Return the rejection of a file that is not an Excel workbook, and log the library's English error."""
+    extension = os.path.splitext(path)[1].lower()
+    logger.warning("%s could not be opened as a workbook: %s", os.path.basename(path), error)
+    return ImportRejected(
+        _("The file could not be read: it is not a valid Excel workbook. It may be empty, damaged, or a file "
+          "of another type renamed to %(extension)s. Open it in Excel or WPS and save it as an .xlsx "
+          "workbook, or give a CSV file the ending .csv, and import it again.", extension=extension)
+    )
 
 
 def sheet_rows(sheet, errors: ErrorCells | None = None) -> Iterator[list]:

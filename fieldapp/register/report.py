@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 import xlsxwriter
 
-from fieldapp.register.columns import REASONS_HEADER, SOURCE_ROW_HEADER
+from fieldapp.register.columns import REASONS_HEADER, REJECTED_SHEET_NAME, SOURCE_ROW_HEADER
 from fieldapp.register.parsing import Rejection, cell_text
 
 
@@ -30,7 +30,7 @@ def write_rejections(
         "strings_to_urls": False,
     })
     try:
-        sheet = workbook.add_worksheet("rejected")
+        sheet = workbook.add_worksheet(REJECTED_SHEET_NAME)
         bold = workbook.add_format({"bold": True})
         wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
         sheet.write_string(0, 0, SOURCE_ROW_HEADER, bold)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import selectinload
 
 from fieldapp.audit import services as audit
 from fieldapp.db_types import utcnow
+from fieldapp.divisions.models import Division
 from fieldapp.errors import ImportRejected
 from fieldapp.extensions import db
 from fieldapp.gc_pause import paused_collector
@@ -92,6 +93,7 @@ def import_register(
         )
     if progress is not None:
         progress("read", parsed.rows_read, parsed.rows_read)
+    _reject_unknown_divisions(parsed)
     existing = _load_households(list(parsed.households), is_demo)
     if allowed_prefixes is not None:
         _reject_households_outside(parsed, existing, allowed_prefixes)
@@ -181,6 +183,35 @@ def _load_households(numbers: list[str], is_demo: bool) -> dict[str, Household]:
         for household in db.session.execute(stmt).scalars():
             found[household.household_no] = household
     return found
+
+
+def _reject_unknown_divisions(parsed: ParsedRegister) -> None:
+    """Reject every row of a household whose division code is not in the division list.
+
+    Pages and scopes find households by their division, so such a household would be stored
+    but seen by no one.
+    """
+    codes = sorted({rows[0].household["division_code"] for rows in parsed.households.values()})
+    known = set()
+    for start in range(0, len(codes), LOAD_CHUNK):
+        chunk = codes[start:start + LOAD_CHUNK]
+        known.update(db.session.scalars(select(Division.code).where(Division.code.in_(chunk))))
+    unknown = set(codes) - known
+    if not unknown:
+        return
+    header = parsed.header
+    column = header.headers[header.fields["division_code"][0]]
+    for household_no, rows in list(parsed.households.items()):
+        code = rows[0].household["division_code"]
+        if code not in unknown:
+            continue
+        reason = _("Division code %(code)s is not in the division list. Check the code; if it is right, "
+                   "import a division list that contains it first (flask import-divisions).", code=code)
+        for row in rows:
+            parsed.rejections.append(Rejection(row.row, column, code, reason))
+            parsed.rejected_cells[row.row] = row.cells
+        del parsed.households[household_no]
+    parsed.rejections.sort(key=lambda rejection: rejection.row)
 
 
 def _reject_households_outside(

@@ -123,11 +123,11 @@ def import_report(import_id: int):
 
 
 def _display_rejection(item: dict) -> dict:
-    """Mask the value when the rejected cell is an ID number."""
+    """Mask the value when the rejected cell is an ID number with most of its digits."""
     column = services.header_aliases().get(columns.normalize_header(item.get("column", "")))
     value = item.get("value", "")
     if column is not None and column.field == "id_number":
-        value = idnumbers.mask(value)
+        value = idnumbers.mask_rejected_value(value)
     return {**item, "value": value}
 
 

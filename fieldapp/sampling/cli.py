@@ -8,10 +8,12 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from fieldapp.auth.models import User
+from fieldapp.divisions.models import Division
 from fieldapp.errors import FieldError
 from fieldapp.extensions import db
 from fieldapp.sampling import services
-from fieldapp.sampling.methods import ALLOCATIONS, METHODS
+from fieldapp.sampling.forms import STRATUM_LEVEL_LABELS
+from fieldapp.sampling.methods import ALLOCATIONS, METHOD_LABELS, METHODS
 from fieldapp.sampling.population import Exclusions
 from fieldapp.terminal import CommandError, table_lines
 
@@ -88,7 +90,15 @@ def sample(divisions, size, seed, name, method, allocation, stratum_level, minim
                                 "are unassigned: %(villages)s.",
                                 "None of the given inspectors covers %(num)d villages, so their households "
                                 "are unassigned: %(villages)s.",
-                                len(villages), villages=format_list(villages, locale=get_locale())))
+                                len(villages), villages=_village_list(villages)))
+
+
+def _village_list(codes: list[str]) -> str:
+    """List the villages by name and code, or by code alone when the division list lacks one."""
+    stmt = select(Division.code, Division.name).where(Division.code.in_(codes))
+    names = dict(db.session.execute(stmt).all())
+    labels = [f"{names[code]}（{code}）" if code in names else code for code in codes]
+    return format_list(labels, locale=get_locale())
 
 
 def _print_round(sampling_round, size: int, seed: int) -> None:
@@ -97,11 +107,14 @@ def _print_round(sampling_round, size: int, seed: int) -> None:
                         "Round %(id)d \"%(name)s\": %(size)d of %(num)d households, seed %(seed)d.",
                         sampling_round.population_size, id=sampling_round.id, name=sampling_round.name,
                         size=size, seed=seed))
-    click.echo(ngettext("Method %(method)s, allocation %(allocation)s, strata by %(level)s, %(num)d eligible "
+    method, allocation, level = (sampling_round.method, parameters["allocation_rule"],
+                                 parameters["stratum_level"])
+    click.echo(ngettext("Method: %(method)s; allocation: %(allocation)s; strata: %(level)s; %(num)d eligible "
                         "household.",
-                        "Method %(method)s, allocation %(allocation)s, strata by %(level)s, %(num)d eligible "
-                        "households.", parameters["eligible"], method=sampling_round.method,
-                        allocation=parameters["allocation_rule"], level=parameters["stratum_level"]))
+                        "Method: %(method)s; allocation: %(allocation)s; strata: %(level)s; %(num)d eligible "
+                        "households.", parameters["eligible"], method=METHOD_LABELS.get(method, method),
+                        allocation=ALLOCATIONS.get(allocation, allocation),
+                        level=STRATUM_LEVEL_LABELS.get(level, level)))
     header = [_("Stratum"), _("Households"), _("Drawn"), _("Reserves"), _("Suspected problems"),
               _("Problems covered"), _("Name")]
     rows = [[stratum["code"], *(str(stratum[key]) for key in STRATUM_FIGURES), stratum["name"]]

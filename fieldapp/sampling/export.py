@@ -18,9 +18,9 @@ from fieldapp.sampling.report import ListRow
 
 def _household_headers() -> list[tuple[str, int]]:
     return [
-        (_("No."), 6), (_("Stratum"), 14), (_("County"), 10), (_("Township"), 12), (_("Village"), 18),
+        (_("No."), 6), (_("Stratum code"), 14), (_("County"), 10), (_("Township"), 12), (_("Village"), 18),
         (_("Household number"), 22), (_("Head of household"), 12), (_("ID number"), 21),
-        (_("Household type"), 12), (_("Members"), 8), (_("Open suspected problems"), 10),
+        (_("Household type"), 12), (_("Members"), 8), (_("Number of open suspected problems"), 10),
         (_("Problems to verify"), 50), (_("Control household"), 10), (_("Replaces No."), 10),
         (_("Team"), 12), (_("Inspector"), 14),
     ]

@@ -20,7 +20,7 @@ def load_questionnaires():
         raise CommandError(str(error)) from error
     db.session.commit()
     for questionnaire in inserted:
-        click.echo(_("Loaded questionnaire %(code)s, version %(version)d.",
-                     code=questionnaire.code, version=questionnaire.version))
+        click.echo(_("Loaded questionnaire \"%(title)s\", version %(version)d.",
+                     title=questionnaire.title, version=questionnaire.version))
     if not inserted:
         click.echo(_("Every bundled questionnaire version is already loaded."))

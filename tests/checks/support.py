@@ -6,8 +6,9 @@ from sqlalchemy import select
 
 from fieldapp import idnumbers
 from fieldapp.checks import settings as check_settings
-from fieldapp.checks.models import SuspectedProblem
+from fieldapp.checks.models import CheckRun, SuspectedProblem
 from fieldapp.checks.rules import RULES
+from fieldapp.db_types import utcnow
 from fieldapp.extensions import db
 
 # Ages in the tests are counted on this date; factory members are born on 1980-01-01.
@@ -45,3 +46,14 @@ def set_birth(member, birth: date) -> None:
     first17 = member.id_number[:6] + birth.strftime("%Y%m%d") + member.id_number[14:17]
     member.id_number = first17 + idnumbers.check_character(first17)
     member.birth_date = birth
+
+
+def running_run(user, prefixes: list[str], **fields) -> CheckRun:
+    """Add and flush a page run of ``user`` over ``prefixes``, running and with progress now."""
+    run = CheckRun(is_demo=False, status="running", source="page", started_by_id=user.id,
+                   division_prefixes=prefixes, progress_at=utcnow())
+    for name, value in fields.items():
+        setattr(run, name, value)
+    db.session.add(run)
+    db.session.flush()
+    return run

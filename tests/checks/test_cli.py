@@ -2,7 +2,9 @@ from datetime import date
 
 from sqlalchemy import select
 
+from fieldapp.checks import settings as check_settings
 from fieldapp.checks.models import RegistryBatch, SuspectedProblem
+from fieldapp.checks.rules import RULES
 from fieldapp.extensions import db
 from tests.checks.builders import vehicle_file, write_xlsx
 
@@ -132,3 +134,18 @@ def test_import_registry_chinese_by_default(app, make, tmp_path, monkeypatch):
     assert failed.exit_code == 1
     assert "名称、号码" in failed.output
     assert "可用 --id-column 选项指定。" in failed.output
+
+
+def test_run_checks_with_every_rule_switched_off(app, make):
+    make.household().members[0].birth_date = date(1979, 5, 5)
+    db.session.flush()
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["run-checks"]).exit_code == 0
+    check_settings.save({}, set(), list(RULES), is_demo=False, user=None)
+
+    result = runner.invoke(args=["run-checks"])
+
+    assert result.exit_code == 0, result.output
+    assert "Every rule is switched off, so no rule was run." in result.output
+    assert "1 set aside because their rule is switched off" in result.output
+    assert "Traceback" not in result.output

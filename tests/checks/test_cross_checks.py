@@ -168,6 +168,28 @@ def test_newer_batch_replaces_older(ctx, make, tmp_path):
     assert (summary.kept, summary.resolved) == (1, 1)
 
 
+def test_next_month_amount_keeps_problem(ctx, make, tmp_path):
+    member = make.household(members=1).members[0]
+    member.receives_dibao = False
+    db.session.flush()
+    may = [[member.name, member.id_number, "农村低保", 520, "2024-01-01"]]
+    import_rows(tmp_path, "低保", DIBAO_HEADERS, may, data_date=date(2026, 5, 31))
+    run_checks()
+    [before] = problems("cross_dibao_registry_only")
+
+    june = tmp_path / "june"
+    june.mkdir()
+    import_rows(june, "低保", DIBAO_HEADERS,
+                [[member.name, member.id_number, "农村低保", 540, "2024-01-01"]], data_date=date(2026, 6, 30))
+    summary = run_checks()
+
+    [after] = problems("cross_dibao_registry_only")
+    assert after.id == before.id
+    assert after.status == "open"
+    assert after.detail.startswith("低保: 农村低保 540")
+    assert (summary.opened, summary.resolved) == (0, 0)
+
+
 def test_deleted_batch_resolves_problems(ctx, make, tmp_path):
     member = make.household(members=1).members[0]
     batch = import_vehicles(tmp_path, [member])

@@ -275,5 +275,6 @@ def test_details_summary_fingerprint(ctx, tmp_path):
     assert stored[0].summary == f"县城小区1号 86.5 {idnumbers.mask(other_id)}"
     for record in stored:
         assert record.summary == registry_rows.summarize(record.details)
-        assert record.fingerprint == registry_rows.fingerprint("房产", record.id_number, record.details)
+        assert record.fingerprint == registry_rows.fingerprint("房产", record.id_number, record.details,
+                                                               batch.headers)
     assert stored[0].fingerprint != stored[2].fingerprint

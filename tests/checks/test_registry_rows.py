@@ -29,8 +29,8 @@ def encoded(rows: list[list], headers: list[str] = HEADERS) -> list[tuple[dict, 
                                                                               strict=True)]
 
 
-def expected(details: dict) -> tuple[dict, str, str]:
-    return details, registry_rows.summarize(details), registry_rows.fingerprint("房产", ID, details)
+def expected(details: dict, headers: list[str] = HEADERS) -> tuple[dict, str, str]:
+    return details, registry_rows.summarize(details), registry_rows.fingerprint("房产", ID, details, headers)
 
 
 def test_complete_rows_match_definitions():
@@ -44,6 +44,35 @@ def test_complete_rows_match_definitions():
     assert second == expected({"序号": 2, "坐落地址": "县城小区2号", "面积%": 120, "已登记": False,
                                "登记时间": "2023-05-11 08:30:00", "共有人证件号码": "无"})
     assert first[1] == f"县城小区1号 86.5 True 2023-05-11 {idnumbers.mask(OTHER_ID)}"
+
+
+def test_numbers_in_text_masked():
+    remark = f"配偶身份证号：{OTHER_ID}，电话 13800007368；编号 123456789012345678901"
+    rows = [[1.0, "张三", ID, "县城小区1号", 86.5, True, date(2023, 5, 11), remark],
+            [2.0, "李四", ID, "县城小区2号", 75.0, True, date(2023, 5, 11), "无"]]
+    first, second = encoded(rows)
+    assert first == expected(first[0])
+    assert second == expected(second[0])
+    masked = f"配偶身份证号：{idnumbers.mask(OTHER_ID)}，电话 138****7368；编号 123456789012345678901"
+    assert first[1].endswith(masked)
+    assert OTHER_ID not in first[1]
+    assert first[0]["共有人证件号码"] == remark
+
+
+def test_identity_of_kinds():
+    headers = ["姓名", "证件号码", "号牌号码", "车辆类型"]
+
+    def car(plate: str, car_type: str) -> str:
+        return registry_rows.fingerprint("车辆", ID, {"号牌号码": plate, "车辆类型": car_type}, headers)
+
+    assert car("鲁M12345", "小型轿车") == car("鲁M12345", "小型越野客车")
+    assert car("鲁M12345", "小型轿车") != car("鲁M54321", "小型轿车")
+    dibao = ["姓名", "身份证号码", "月保障金额(元)"]
+    assert (registry_rows.fingerprint("低保", ID, {"月保障金额(元)": 520}, dibao)
+            == registry_rows.fingerprint("低保", ID, {"月保障金额(元)": 540}, dibao))
+    custom = ["姓名", "证件号码", "残疾等级"]
+    assert (registry_rows.fingerprint("残疾人", ID, {"残疾等级": "二级"}, custom)
+            != registry_rows.fingerprint("残疾人", ID, {"残疾等级": "三级"}, custom))
 
 
 def test_missing_cells_left_out():
@@ -125,7 +154,8 @@ def test_repeated_header_names_stay_distinct(ctx, tmp_path):
     batch = registries.import_registry(write_xlsx(tmp_path / "r.xlsx", rows), "房产")
     assert batch.headers == ["姓名", "证件号码", "备注", "备注 (2)", "备注 (2) (2)"]
     [record] = db.session.scalars(select(RegistryRecord).where(RegistryRecord.batch_id == batch.id)).all()
-    details_expected, summary, mark = expected({"备注": "一", "备注 (2)": "二", "备注 (2) (2)": "三"})
+    details_expected, summary, mark = expected({"备注": "一", "备注 (2)": "二", "备注 (2) (2)": "三"},
+                                               batch.headers)
     assert record.details == details_expected
     assert record.summary == summary
     assert record.fingerprint == mark

@@ -3,12 +3,15 @@
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from fieldapp.audit.models import AuditRecord
 from fieldapp.checks import registries
-from fieldapp.checks.models import SuspectedProblem
-from fieldapp.checks.services import division_prefixes_for, run_checks
+from fieldapp.checks import settings as check_settings
+from fieldapp.checks.models import CheckRun, SuspectedProblem
+from fieldapp.checks.rules import RULES
+from fieldapp.checks.services import RegistryChanged, _check_batches_kept, division_prefixes_for, run_checks
 from fieldapp.errors import FieldError
 from fieldapp.extensions import db
 from tests.checks.builders import vehicle_file
@@ -204,3 +207,28 @@ def test_pending_changes_checked(ctx, make):
     household.members[0].birth_date = date(1979, 5, 5)  # not flushed
     run_checks()
     assert [p.rule_id for p in problems()] == ["id_birth_date_mismatch"]
+
+
+def test_run_records_problems_set_aside(ctx, make):
+    break_birth_date(make.household())
+    run_checks()
+    check_settings.save({}, set(), list(RULES), is_demo=False, user=None)
+
+    summary = run_checks()
+
+    check_run = db.session.get(CheckRun, summary.check_run_id)
+    assert (check_run.disabled, check_run.opened, check_run.kept) == (1, 0, 0)
+    assert check_run.by_rule == {}
+    assert check_run.steps_done == check_run.steps_total == 1
+
+
+def test_deleted_registry_stops_the_saving(ctx, make, tmp_path):
+    owner = make.household().members[1]
+    batch = registries.import_registry(vehicle_file(tmp_path / "车辆.xlsx", [(owner.name, owner.id_number)]),
+                                       "车辆")
+    batch_id = batch.id
+    registries.delete_batch(batch, user=None)
+
+    with pytest.raises(RegistryChanged, match="车辆 was deleted while the checks ran"):
+        _check_batches_kept({"车辆": batch_id})
+    _check_batches_kept({})

@@ -60,6 +60,12 @@ def test_worlds_apart(ctx):
     ("income_line", "-1", "between"),
     ("school_age_min", "6.5", "not valid"),
     ("reference_date", "2026/13/01", "not valid"),
+    ("reference_date", "0001-01-01", "between 2000-01-01 and"),
+    ("reference_date", "1999-12-31", "between"),
+    ("reference_date", "9999-12-31", "between"),
+    ("income_line", "7_000", "not valid"),
+    ("income_line", "7e3", "not valid"),
+    ("school_age_min", "\u0666", "not valid"),
     ("student_max_age", "", "Enter a value"),
 ])
 def test_invalid_value(ctx, name, value, words):

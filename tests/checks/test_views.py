@@ -2,7 +2,7 @@
 
 import io
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -13,9 +13,10 @@ from fieldapp.checks import settings as check_settings
 from fieldapp.checks.models import CheckRun, RegistryBatch, RegistryRecord, SuspectedProblem
 from fieldapp.checks.rules import RULES
 from fieldapp.checks.services import run_checks
+from fieldapp.db_types import utcnow
 from fieldapp.extensions import db
 from tests.checks.builders import vehicle_file, write_xlsx
-from tests.checks.support import problems
+from tests.checks.support import problems, running_run
 from tests.conftest import login
 
 PAGES = ["/checks/", "/checks/problems"]
@@ -97,7 +98,8 @@ def test_run_touches_only_own_township(en_client, make, sync_jobs):
 
 def test_run_in_progress_not_doubled(en_client, make, sync_jobs):
     admin = make.user("admin", [make.YANGXIN])
-    running = CheckRun(is_demo=False, status="running", source="page", started_by_id=admin.id)
+    running = CheckRun(is_demo=False, status="running", source="page", started_by_id=admin.id,
+                       division_prefixes=[make.YANGXIN[:6]])
     db.session.add(running)
     db.session.flush()
     login(en_client, admin)
@@ -410,7 +412,8 @@ def test_registry_upload_custom_kind_needs_name(en_client, make, tmp_path, sync_
     response = upload(en_client, vehicle_file(tmp_path / "x.xlsx", [("张三", "11010519491231002X")]),
                       kind="custom")
     assert response.status_code == 200
-    assert "Choose the kind of registry." in response.get_data(as_text=True)
+    text = response.get_data(as_text=True)
+    assert "Enter the name of the other kind of registry, for example 残疾人." in text
     assert db.session.scalars(select(RegistryBatch)).all() == []
 
 
@@ -462,3 +465,90 @@ def test_registry_records_shown_to_importer_only(app, en_client, make, tmp_path)
     text = other.get(f"/checks/registries/{batch.id}").get_data(as_text=True)
     assert "张三" not in text
     assert "鲁M12345" not in text
+
+
+def test_supervisor_run_during_admin_run(en_client, make, sync_jobs):
+    """A supervisor who clicks while an administrator's run is in progress gets their own run, not a 404."""
+    break_birth_date(make.household(make.LAODIAN_VILLAGE))
+    admin = make.user("admin", [make.YANGXIN])
+    admin_run = running_run(admin, [make.YANGXIN[:6]])
+    supervisor = make.user("supervisor", [make.LAODIAN])
+    login(en_client, supervisor)
+
+    response = en_client.post("/checks/run")
+
+    own = db.session.scalars(select(CheckRun).where(CheckRun.started_by_id == supervisor.id)).one()
+    assert response.headers["Location"] == f"/checks/runs/{own.id}"
+    page = en_client.get(response.headers["Location"])
+    assert page.status_code == 200
+    assert "already in progress" not in page.get_data(as_text=True)
+    assert own.status == "done"
+    assert admin_run.status == "running"
+
+
+def test_stopped_run_replaced_with_message(en_client, make, sync_jobs):
+    admin = make.user("admin", [make.YANGXIN])
+    stopped = CheckRun(is_demo=False, status="running", source="page", started_by_id=admin.id,
+                       division_prefixes=[make.YANGXIN[:6]], steps_total=40, steps_done=4,
+                       progress_at=utcnow() - timedelta(minutes=10))
+    db.session.add(stopped)
+    db.session.flush()
+    login(en_client, admin)
+
+    response = en_client.post("/checks/run")
+
+    assert response.headers["Location"] != f"/checks/runs/{stopped.id}"
+    text = en_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "The previous check run had made no progress since" in text
+    assert "a new run was started" in text
+    assert stopped.status == "failed"
+
+
+def test_stopped_run_page_shows_failed(en_client, make):
+    admin = make.user("admin", [make.YANGXIN])
+    stopped = CheckRun(is_demo=False, status="running", source="page", started_by_id=admin.id,
+                       steps_total=40, steps_done=4, progress_at=utcnow() - timedelta(minutes=10))
+    db.session.add(stopped)
+    db.session.flush()
+    login(en_client, admin)
+
+    status = en_client.get(f"/checks/runs/{stopped.id}/status.json").get_json()
+
+    assert (status["status"], status["finished"]) == ("failed", True)
+    text = en_client.get(f"/checks/runs/{stopped.id}").get_data(as_text=True)
+    assert "probably because the server restarted" in text
+    assert "import_status.js" not in text
+
+
+def test_registry_delete_refused_during_run(en_client, make, tmp_path):
+    batch = registries.import_registry(vehicle_file(tmp_path / "车辆.xlsx", [("张三", "11010519491231002X")]),
+                                       "车辆")
+    admin = make.user("admin", [make.YANGXIN])
+    db.session.add(CheckRun(is_demo=False, status="running", source="page", started_by_id=admin.id,
+                            progress_at=utcnow()))
+    db.session.flush()
+    login(en_client, admin)
+
+    response = en_client.post(f"/checks/registries/{batch.id}/delete")
+
+    assert response.headers["Location"] == f"/checks/registries/{batch.id}"
+    text = en_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "A data check run is in progress" in text
+    assert "Wait until it has finished" in text
+    assert db.session.get(RegistryBatch, batch.id) is not None
+
+
+def test_run_summary_shows_problems_set_aside(en_client, make, sync_jobs):
+    break_birth_date(make.household())
+    run_checks()
+    check_settings.save({}, set(RULES) - {"id_birth_date_mismatch"}, list(RULES), is_demo=False, user=None)
+    login(en_client, make.user("admin", [make.YANGXIN]))
+
+    response = en_client.post("/checks/run")
+
+    run = db.session.get(CheckRun, int(response.headers["Location"].rsplit("/", 1)[1]))
+    assert run.disabled == 1
+    page = en_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "1 set aside because their rule is switched off" in page
+    summary = en_client.get("/checks/").get_data(as_text=True)
+    assert "1 set aside (rule switched off)" in summary

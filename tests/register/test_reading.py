@@ -1,7 +1,7 @@
 """Reading register files: header names, title rows, encodings, column order, unknown columns."""
 
 import random
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -10,6 +10,7 @@ from sqlalchemy import select
 from fieldapp.extensions import db
 from fieldapp.register import services
 from fieldapp.register.models import Household, Member, RegisterImport
+from fieldapp.register.parsing import export_date
 from tests.register import builders
 
 
@@ -104,6 +105,22 @@ def test_title_rows_and_export_date(tmp_path, english):
     household = household_by_no(f"{builders.VILLAGE}00003")
     # Rows 1-3 are titles, row 4 the header: the members are rows 5 and 6.
     assert [member.source_row for member in household.members] == [5, 6]
+
+
+@pytest.mark.parametrize("title", ["（数据截至 2062年11月30日）", "（数据截至 1899年12月31日）"])
+def test_export_date_out_of_range_skipped(tmp_path, english, title):
+    path = builders.write_xlsx(tmp_path / "titled.xlsx", builders.household_rows(3, members=1),
+                               title_rows=(title,))
+
+    record = services.import_register(path)
+
+    assert record.export_date is None
+
+
+def test_export_date_until_tomorrow():
+    tomorrow = date.today() + timedelta(days=1)
+    assert export_date([[f"数据截至 {tomorrow:%Y年%m月%d日}"]]) == tomorrow
+    assert export_date([[tomorrow + timedelta(days=1), "2026年1月5日"]]) == date(2026, 1, 5)
 
 
 def test_no_title_row(tmp_path, english):

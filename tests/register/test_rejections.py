@@ -100,6 +100,20 @@ def test_bad_cell_rejected(tmp_path, english, header, value, expected):
     assert "import again" in rejection.reason
 
 
+def test_unknown_division_rejected(tmp_path, english):
+    rows = builders.household_rows(6, members=2) + builders.household_rows(7, members=1)
+    for row in rows[:2]:
+        row["行政区划代码"] = "110101001001"
+    path = builders.write_csv(tmp_path / "elsewhere.csv", rows)
+
+    error = rejected(path)
+
+    assert [(rejection.row, rejection.column, rejection.value) for rejection in error.rejections] == [
+        (3, "行政区划代码", "110101001001"), (4, "行政区划代码", "110101001001")]
+    assert "not in the division list" in error.rejections[0].reason
+    assert counts() == (0, 0, 0)
+
+
 def test_no_header_rejected(tmp_path, english):
     path = tmp_path / "other.csv"
     path.write_text("名称,数量\n苹果,3\n", encoding="utf-8")

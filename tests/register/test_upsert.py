@@ -7,11 +7,14 @@ from sqlalchemy import event, func, select
 
 from fieldapp.audit.models import AuditRecord
 from fieldapp.checks.models import SuspectedProblem
+from fieldapp.checks.services import run_checks
 from fieldapp.extensions import db
 from fieldapp.register import services
 from fieldapp.register.models import Household, Member
+from fieldapp.visits.models import VerificationOutcome
 from tests import factories
 from tests.register import builders
+from tests.review.conftest import make_round, make_visit
 
 
 def household_by_no(number: str) -> Household:
@@ -51,7 +54,7 @@ def test_newer_export_updates(tmp_path, english):
     new += builders.household_rows(4, members=2)
     new += builders.household_rows(5, members=1)
     record = services.import_register(builders.write_xlsx(tmp_path / "new.xlsx", new,
-                                                          title_rows=("（数据截至 2026年12月31日）",)))
+                                                          title_rows=("（数据截至 2026年10月31日）",)))
 
     assert (record.households_added, record.households_updated, record.households_unchanged) == (1, 1, 1)
     assert (record.members_added, record.members_updated, record.members_unchanged) == (2, 1, 3)
@@ -70,7 +73,31 @@ def test_newer_export_updates(tmp_path, english):
     assert household_by_no(f"{builders.VILLAGE}00004").updated_at is None
     summary = services.summary_lines(record)
     assert "1 removed" in summary[1]
-    assert "2026-12-31" in summary[2]
+    assert "2026-10-31" in summary[2]
+
+
+def test_member_with_verdict_removed(tmp_path, english):
+    rows = builders.household_rows(7, members=2)
+    services.import_register(builders.write_xlsx(tmp_path / "a.xlsx", rows))
+    household = household_by_no(f"{builders.VILLAGE}00007")
+    leaving = household.members[1]
+    problem = SuspectedProblem(key=f"id_sex_mismatch:{household.id}:{leaving.id}", rule_id="id_sex_mismatch",
+                               household=household, member=leaving, detail="性别与证件号码不符")
+    db.session.add(problem)
+    db.session.flush()
+    visit = make_visit(make_round("第一批", [household]).sampled_households[0], factories.user("inspector"))
+    visit.outcomes.append(VerificationOutcome(suspected_problem_id=problem.id, outcome="confirmed"))
+    db.session.flush()
+
+    record = services.import_register(builders.write_xlsx(tmp_path / "b.xlsx", rows[:1]))
+    run_checks()
+
+    assert record.members_removed == 1
+    db.session.expire_all()
+    kept = db.session.get(SuspectedProblem, problem.id)
+    assert kept.member_id is None
+    assert kept.status == "resolved_by_data"
+    assert [outcome.suspected_problem_id for outcome in visit.outcomes] == [problem.id]
 
 
 def test_households_missing_from_file_kept(tmp_path, english):

@@ -1,6 +1,7 @@
 from flask_babel import force_locale
 from sqlalchemy import select
 
+from fieldapp.divisions.models import Division
 from fieldapp.extensions import db
 from fieldapp.sampling.models import SamplingRound
 from fieldapp.terminal import display_width
@@ -87,7 +88,8 @@ def test_sample_with_options(app, make):
     ])
 
     assert result.exit_code == 0, result.output
-    assert "Method stratified_pps, allocation problems, strata by village" in result.output
+    assert ("Method: Stratified, probability proportional to the problem score within each stratum; "
+            "allocation: In proportion to suspected problems; strata: Village;") in result.output
     second = db.session.scalars(select(SamplingRound).where(SamplingRound.id != first.id)).one()
     assert second.name == "Sample of 4, seed 9"
     parameters = second.parameters
@@ -126,7 +128,9 @@ def test_sample_chinese_by_default(app, make, monkeypatch):
     assert sampling_round.name == "抽取 2 户（随机种子 3）"
     round_line = f"抽样批次 {sampling_round.id}“抽取 2 户（随机种子 3）”：从 3 户中抽取 2 户，随机种子 3。"
     assert round_line in result.output
-    assert "抽样方法 stratified_srs，分配方式 households，分层级别 township，可抽 3 户。" in result.output
+    method_line = ("抽样方法：分层抽样，层内简单随机抽样；分配方式：按户数比例分配；"
+                   "分层级别：乡（镇）；可抽 3 户。")
+    assert method_line in result.output
     header, row = (line for line in result.output.splitlines() if line.startswith(("抽样层", make.LAODIAN)))
     assert header.split() == ["抽样层", "农户", "抽取户数", "备选户数", "疑似问题", "覆盖疑似问题数", "名称"]
     # The names start in the same terminal column as their header, Chinese characters taking two.
@@ -134,5 +138,7 @@ def test_sample_chinese_by_default(app, make, monkeypatch):
     assert display_width(header[:header.index("名称")]) == display_width(row[:row.index(name)])
     assert "疑似问题覆盖情况：覆盖 " in result.output
     assert "已分配 0 户。" in result.output
-    unassigned = f"有 1 个行政村不在所给核查员的管辖范围内，这些村的农户未分配：{make.LAODIAN_VILLAGE}。"
+    village = db.session.get(Division, make.LAODIAN_VILLAGE).name
+    unassigned = ("有 1 个行政村不在所给核查员的管辖范围内，这些村的农户未分配："
+                  f"{village}（{make.LAODIAN_VILLAGE}）。")
     assert unassigned in result.output

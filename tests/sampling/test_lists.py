@@ -86,14 +86,14 @@ def test_export_full_ids(english, make, admin, sampling_round, register):
     content = response.get_data()
     rows = read_sheet(content)
     header = rows[0]
-    assert header[:3] == ["No.", "Stratum", "County"]
+    assert header[:3] == ["No.", "Stratum code", "County"]
     body = {row[header.index("Household number")]: row for row in rows[1:]}
     assert len(body) == 8
     first = register["laodian"][0]
     row = body[first.household_no]
     assert row[header.index("ID number")] == first.members[0].id_number
     assert row[header.index("Head of household")] == FORMULA_NAME
-    assert row[header.index("Open suspected problems")] == 1
+    assert row[header.index("Number of open suspected problems")] == 1
     assert row[header.index("Problems to verify")] == "No head of household"
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
         sheet_xml = archive.read("xl/worksheets/sheet1.xml").decode()

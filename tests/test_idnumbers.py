@@ -1,0 +1,31 @@
+"""Masking ID numbers and phone numbers for pages, messages and exports."""
+
+import pytest
+
+from fieldapp import idnumbers
+
+ID = "371622198001010012"
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    (f"配偶身份证号：{ID}，电话 13800007368", "配偶身份证号：371622********0012，电话 138****7368"),
+    ("旧证号 371622800101001 已换发", "旧证号 371622*****1001 已换发"),
+    ("卡号 6222021234567890123456", "卡号 6222021234567890123456"),
+    ("坐落 黄河3路82号 96.99", "坐落 黄河3路82号 96.99"),
+    (f"{ID[:-1]}x", "371622********001x"),
+])
+def test_numbers_in_text_masked(text, shown):
+    assert idnumbers.mask_numbers_in_text(text) == shown
+    assert idnumbers.has_number_in_text(text) is (text != shown)
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    ("3.71622E+17", "3.71622E+17"),
+    ("张三", "张三"),
+    ("abc", "abc"),
+    ("3716221980", "**********"),
+    ("371-622-1980-0101-0011", idnumbers.mask("371-622-1980-0101-0011")),
+    (ID + ".0", idnumbers.mask(ID + ".0")),
+])
+def test_rejected_value_masked_when_identifying(value, shown):
+    assert idnumbers.mask_rejected_value(value) == shown
