@@ -35,6 +35,8 @@ SUMMARY_LENGTH = 300
 # An ID number of 15 or 18 characters, or a disability certificate number (the holder's ID and two digits).
 ID_LIKE = re.compile(r"^\d{15}$|^\d{17}[\dX]$|^\d{17}[\dX]\d{2}$")
 
+# Digits of a mobile phone number, the shortest number masked inside a text.
+PHONE_LENGTH = 11
 # Joins a column's values for one search; no value contains it.
 _CELL_SEPARATOR = "\x1f"
 # Writes a text as a JSON string, non-ASCII characters kept (the C version of the standard library's).
@@ -231,9 +233,11 @@ class _Column:
             texts = list(map(str, self.values))
         else:
             texts = [value if value.__class__ is str else str(value) for value in self.values]
-        if max(map(len, texts), default=0) >= 15:
+        longest = max(map(len, texts), default=0)
+        if longest >= 15:
             texts = [idnumbers.mask(text) if looks_like_id(text) else text for text in texts]
-        # One search over the whole column finds whether any value contains a number to mask.
-        if idnumbers.has_number_in_text(_CELL_SEPARATOR.join(texts)):
+        # One search over the whole column finds whether any value contains a number to mask. A column
+        # of shorter values, such as dates and plates, cannot contain an 11-digit phone number.
+        if longest >= PHONE_LENGTH and idnumbers.has_number_in_text(_CELL_SEPARATOR.join(texts)):
             texts = list(map(idnumbers.mask_numbers_in_text, texts))
         return self.blanked(list(texts)) if self.missing else texts
