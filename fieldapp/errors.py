@@ -30,3 +30,12 @@ class Conflict(RuntimeError):
         self.message = message
         self.expected = expected
         self.current = current
+
+
+# Characters of a rejected cell value repeated in a message; a longer value is cut.
+SHOWN_VALUE_LENGTH = 100
+
+
+def shown_value(text: str) -> str:
+    """Return a rejected cell value for a message, cut to ``SHOWN_VALUE_LENGTH`` characters and "…"."""
+    return text if len(text) <= SHOWN_VALUE_LENGTH else text[:SHOWN_VALUE_LENGTH] + "…"

@@ -10,20 +10,21 @@ from flask_babel import ngettext
 from fieldapp.checks import registries, services
 from fieldapp.errors import FieldError, ImportRejected
 from fieldapp.extensions import db
-from fieldapp.terminal import CommandError, done_line
+from fieldapp.terminal import CommandError, done_line, table_lines
 
 # Seconds between two progress lines of a registry import.
 PROGRESS_INTERVAL_S = 1.0
 
 
 class _RulePrinter:
-    """Print "rule 3/40 id_check_character" before each rule, and a line before saving, to standard error."""
+    """Print "rule 3/40 ID check character wrong" before each rule and a line before saving, to stderr."""
 
     def __call__(self, rule_id: str, done: int, total: int) -> None:
         if rule_id == services.SAVING_STEP:
             line = _("saving the suspected problems %(number)d/%(total)d", number=done + 1, total=total)
         else:
-            line = _("rule %(number)d/%(total)d %(rule)s", number=done + 1, total=total, rule=rule_id)
+            line = _("rule %(number)d/%(total)d %(rule)s", number=done + 1, total=total,
+                     rule=services.rule_name(rule_id))
         click.echo(line, err=True)
 
 
@@ -67,9 +68,12 @@ def run_checks(divisions, demo):
     db.session.commit()
 
     if summary.by_rule:
-        width = max(len(rule_id) for rule_id in summary.by_rule)
+        # The rule id is the value that the problem list's filter takes in its address (?rule=).
+        rows = [[_("Rule"), _("Problems found"), _("Rule id")]]
         for rule_id, count in summary.by_rule.items():
-            click.echo(f"{rule_id:<{width}}  {count:>6}  {services.rule_name(rule_id)}")
+            rows.append([services.rule_name(rule_id), str(count), rule_id])
+        for line in table_lines(rows, right_aligned={1}):
+            click.echo(line)
     else:
         click.echo(_("Every rule is switched off, so no rule was run. Switch rules on in the rule settings "
                      "of the data checks page."))

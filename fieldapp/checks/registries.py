@@ -32,7 +32,7 @@ from fieldapp.checks.models import STANDARD_KINDS, RegistryBatch, RegistryRecord
 from fieldapp.checks.registry_rows import ID_LIKE, encode_rows
 from fieldapp.checks.settings import today
 from fieldapp.db_types import utcnow
-from fieldapp.errors import FieldError, ImportRejected
+from fieldapp.errors import FieldError, ImportRejected, shown_value
 from fieldapp.extensions import db
 from fieldapp.gc_pause import paused_collector
 from fieldapp.register.bulk_insert import insert_columns
@@ -86,8 +86,6 @@ READ_BLOCK = 5000
 
 # An ID number as registries mostly write it, which normalize_id returns unchanged.
 _PLAIN_ID_NUMBER = re.compile(r"[0-9]{17}[0-9X]")
-# Characters of a rejected value shown in a message.
-SHOWN_VALUE_LENGTH = 100
 # A CSV file with no value: only separators, line breaks and spaces. The match stops at the first value.
 _BLANK_CSV = re.compile(r"[\s,;\ufeff]*")
 # The label ``_header_labels`` gives a repeated header: "身份证号码 (2)".
@@ -570,7 +568,7 @@ def shown_id_value(text: str) -> str:
     """
     if idnumbers.has_identifying_digits(text):
         return idnumbers.mask(text)
-    return text if len(text) <= SHOWN_VALUE_LENGTH else text[:SHOWN_VALUE_LENGTH] + "…"
+    return shown_value(text)
 
 
 def widen_id(first_generation: str) -> str:

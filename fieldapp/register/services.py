@@ -24,7 +24,7 @@ from sqlalchemy.orm import selectinload
 from fieldapp.audit import services as audit
 from fieldapp.db_types import utcnow
 from fieldapp.divisions.models import Division
-from fieldapp.errors import ImportRejected
+from fieldapp.errors import ImportRejected, shown_value
 from fieldapp.extensions import db
 from fieldapp.gc_pause import paused_collector
 from fieldapp.register import bulk_insert, columns, parsing, reader, report
@@ -398,7 +398,8 @@ def summary_lines(record: RegisterImport) -> list[str]:
 
 def rejection_line(rejection: Rejection) -> str:
     return _("Row %(row)d, column %(column)s, value \"%(value)s\": %(reason)s",
-             row=rejection.row, column=rejection.column, value=rejection.value, reason=rejection.reason)
+             row=rejection.row, column=rejection.column, value=shown_value(rejection.value),
+             reason=rejection.reason)
 
 
 def rejection_message(rejections: list[Rejection], limit: int = MESSAGE_REJECTIONS) -> str:

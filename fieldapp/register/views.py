@@ -11,7 +11,7 @@ from fieldapp import idnumbers
 from fieldapp.audit import services as audit
 from fieldapp.auth.login import roles_required
 from fieldapp.checks.services import problem_detail, rule_name
-from fieldapp.errors import ImportRejected
+from fieldapp.errors import ImportRejected, shown_value
 from fieldapp.extensions import db
 from fieldapp.pagination import requested_page
 from fieldapp.register import browsing, columns, jobs, services
@@ -123,12 +123,12 @@ def import_report(import_id: int):
 
 
 def _display_rejection(item: dict) -> dict:
-    """Mask the value when the rejected cell is an ID number with most of its digits."""
+    """Mask the value when the rejected cell is an ID number with most of its digits, and cut a long one."""
     column = services.header_aliases().get(columns.normalize_header(item.get("column", "")))
     value = item.get("value", "")
     if column is not None and column.field == "id_number":
         value = idnumbers.mask_rejected_value(value)
-    return {**item, "value": value}
+    return {**item, "value": shown_value(value)}
 
 
 @bp.route("/households")

@@ -20,7 +20,10 @@ def test_run_checks_prints_counts(app, make):
 
     assert result.exit_code == 0, result.output
     assert "id_birth_date_mismatch" in result.output
-    counts = dict(line.split()[:2] for line in result.output.splitlines() if line.startswith("id_"))
+    # Each table line ends in the count and the rule id; the rule's name before them has spaces.
+    counts = {line.split()[-1]: line.split()[-2] for line in result.output.splitlines()
+              if line.split() and line.split()[-1].startswith("id_")}
+    assert "Birth date differs from ID number" in result.output
     assert counts["id_birth_date_mismatch"] == "1"
     assert counts["id_check_character"] == "0"
     assert "1 opened" in result.output

@@ -114,6 +114,16 @@ def test_unknown_division_rejected(tmp_path, english):
     assert counts() == (0, 0, 0)
 
 
+def test_long_value_cut_in_message(tmp_path, english):
+    rows = builders.household_rows(6, members=1)
+    rows[0]["性别"] = "男" * 5000
+    error = rejected(builders.write_csv(tmp_path / "long.csv", rows))
+
+    line = next(line for line in error.message.splitlines() if line.startswith("Row 3"))
+    assert "男" * 100 + "…" in line
+    assert len(line) < 400
+
+
 def test_no_header_rejected(tmp_path, english):
     path = tmp_path / "other.csv"
     path.write_text("名称,数量\n苹果,3\n", encoding="utf-8")
