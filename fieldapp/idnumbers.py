@@ -82,9 +82,19 @@ def mask(id_number: str | None) -> str:
     return id_number[:6] + "*" * (len(id_number) - 10) + id_number[-4:]
 
 
-# An ID number (15 or 18 characters) or a mobile phone number inside a longer text, not part of a
-# longer run of digits.
-_NUMBER_IN_TEXT = re.compile(r"(?<![0-9])(?:([0-9]{17}[0-9Xx]|[0-9]{15})|(1[3-9][0-9]{9}))(?![0-9Xx])")
+# An ID number or a mobile phone number inside a longer text, not part of a longer run of digits.
+# An ID number has 18 characters (20 with a disability certificate's two digits) or 15 digits, and may
+# be split by spaces or hyphens, as in "371622 19800101 0012". A mobile number has 11 digits, may
+# start with the country code 86 or +86, and may be split 3-4-4.
+_NUMBER_IN_TEXT = re.compile(
+    r"(?<![0-9])(?:"
+    r"((?:[0-9][ -]?){17}[0-9Xx](?:[0-9]{2})?|[0-9]{6}[ -]?[0-9]{6}[ -]?[0-9]{3})"
+    r"|((?:\+?86[ -]?)?1[3-9][0-9](?:[ -]?[0-9]{4}){2})"
+    r")(?![0-9Xx])"
+)
+# Three digits, then four, maybe after a space or hyphen: every number above contains this, and most
+# texts without one are ruled out by this quicker search.
+_DIGIT_GROUPS = re.compile(r"[0-9]{3}[ -]?[0-9]{4}")
 
 
 # Digits from which a rejected ID number cell may identify someone (a birth date has 8).
@@ -109,9 +119,6 @@ def mask_rejected_value(value: str) -> str:
     return mask(value) if has_identifying_digits(value) else value
 
 
-_ELEVEN_DIGITS = re.compile(r"[0-9]{11}")
-
-
 def mask_numbers_in_text(text: str) -> str:
     """Mask each ID number and mobile phone number written inside ``text``, such as a remark."""
     return _NUMBER_IN_TEXT.sub(_masked_number, text)
@@ -119,8 +126,7 @@ def mask_numbers_in_text(text: str) -> str:
 
 def has_number_in_text(text: str) -> bool:
     """Return whether ``text`` contains a number that ``mask_numbers_in_text`` masks."""
-    # The plain run of 11 digits is searched first: on 50,000 addresses it took a quarter of the time.
-    return _ELEVEN_DIGITS.search(text) is not None and _NUMBER_IN_TEXT.search(text) is not None
+    return _DIGIT_GROUPS.search(text) is not None and _NUMBER_IN_TEXT.search(text) is not None
 
 
 def _masked_number(match: re.Match) -> str:

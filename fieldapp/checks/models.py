@@ -54,6 +54,9 @@ class SuspectedProblem(db.Model):
     # The problems of a member who leaves the household stay, because verdicts and findings name them.
     # The next check run resolves them by the data.
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"), index=True)
+    # The member's name, kept when the register import removes the member, so the problem still names
+    # the person it concerned.
+    former_member_name: Mapped[str | None] = mapped_column(String(100))
     # The registry row a cross-check matched, from the newest batch of its kind.
     registry_record_id: Mapped[int | None] = mapped_column(
         ForeignKey("registry_records.id", ondelete="SET NULL"), index=True
@@ -71,6 +74,13 @@ class SuspectedProblem(db.Model):
     household = relationship("Household")
     member = relationship("Member")
     registry_record: Mapped["RegistryRecord | None"] = relationship()
+
+    @property
+    def member_name(self) -> str:
+        """Return the member's name, or the one kept when the member left; "" for a household's problem."""
+        if self.member is not None:
+            return self.member.name
+        return self.former_member_name or ""
 
 
 class RegistryBatch(db.Model):

@@ -30,7 +30,10 @@ logger = logging.getLogger(__name__)
 
 INTEGER, MONEY, DATE = "integer", "money", "date"
 _INTEGER_TEXT = re.compile(r"-?[0-9]+")
-_MONEY_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+# Yuan with at most two decimals (fen).
+_MONEY_TEXT = re.compile(r"-?[0-9]+(\.[0-9]{1,2})?")
+# YYYY-MM-DD only: date.fromisoformat also takes "20261130" and week dates such as "2026-W48-1".
+_DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 EARLIEST_REFERENCE_DATE = date(2000, 1, 1)
 
 
@@ -195,7 +198,7 @@ def parse_value(threshold: Threshold, text: str):
             value = int(text)
         elif threshold.kind == MONEY and _MONEY_TEXT.fullmatch(text):
             value = Decimal(text)
-        elif threshold.kind == DATE:
+        elif threshold.kind == DATE and _DATE_TEXT.fullmatch(text):
             value = date.fromisoformat(text)
         else:
             raise ValueError(text)

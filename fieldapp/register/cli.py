@@ -6,6 +6,7 @@ import click
 from flask.cli import with_appcontext
 from flask_babel import gettext as _
 
+from fieldapp.checks.services import RegistryChanged
 from fieldapp.errors import ImportRejected
 from fieldapp.extensions import db
 from fieldapp.register import services
@@ -51,7 +52,7 @@ def progress_line(stage: str, done: int, total: int) -> str:
 @click.option("--demo", is_flag=True, help="Import the households as demo (training) data.")
 @with_appcontext
 def import_register(file, skip_rejected, demo):
-    """Import a register export FILE (.xlsx, .xls or .csv): one row per member."""
+    """Import a register export FILE (.xlsx, .xlsm, .xls, .ods or .csv): one row per member."""
     started = time.monotonic()
     try:
         record = services.import_register(file, is_demo=demo, skip_rejected=skip_rejected,
@@ -68,7 +69,12 @@ def import_register(file, skip_rejected, demo):
     if record.report_name:
         click.echo(_("Rejected rows and their reasons: %(path)s", path=services.default_report_path(file)))
     click.echo(_("Running the data checks"), err=True)
-    summary = services.run_checks_after_import(record)
+    try:
+        summary = services.run_checks_after_import(record)
+    except RegistryChanged as error:
+        db.session.rollback()
+        raise CommandError(_("The households were imported, but the data checks did not finish: %(reason)s",
+                             reason=error.message)) from None
     db.session.commit()
     click.echo(_("Data checks: %(opened)d opened, %(kept)d kept, %(resolved)d resolved.",
                  opened=summary.opened, kept=summary.kept, resolved=summary.resolved))

@@ -612,7 +612,7 @@ def export_date(title_rows: list[list]) -> date | None:
                 continue
             if EARLIEST_DATA_DATE <= found <= latest:
                 return found
-            logger.warning("title row date %s is out of range and is not taken as the export date", found)
+            logger.info("title row date %s is out of range and is not taken as the export date", found)
     return None
 
 

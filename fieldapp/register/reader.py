@@ -89,7 +89,7 @@ def _open_workbook(path: str, aliases: dict[str, Column]) -> Table:
 def unreadable_workbook(path: str, error: Exception) -> ImportRejected:
     """Return the rejection of a file that is not an Excel workbook, and log the library's English error."""
     extension = os.path.splitext(path)[1].lower()
-    logger.warning("%s could not be opened as a workbook: %s", os.path.basename(path), error)
+    logger.info("%s could not be opened as a workbook: %s", os.path.basename(path), error)
     return ImportRejected(
         _("The file could not be read: it is not a valid Excel workbook. It may be empty, damaged, or a file "
           "of another type renamed to %(extension)s. Open it in Excel or WPS and save it as an .xlsx "

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from fieldapp.audit import services as audit
+from fieldapp.checks.models import SuspectedProblem
 from fieldapp.db_types import utcnow
 from fieldapp.divisions.models import Division
 from fieldapp.errors import ImportRejected, shown_value
@@ -358,10 +359,25 @@ def _sync_members(
         member.source_row = row.row
     for leftovers in stored.values():
         for member in leftovers:
+            _keep_name_on_problems(member)
             household.members.remove(member)
             counts.members_removed += 1
             changed = True
     return changed
+
+
+def _keep_name_on_problems(member: Member) -> None:
+    """Copy a member's name onto their suspected problems before the member row is deleted.
+
+    Deleting the member empties the problems' ``member_id``, and their verdicts and findings
+    would no longer name the person they concern. The update runs without flushing, so the deletion,
+    which the next flush writes, comes after it.
+    """
+    with db.session.no_autoflush:
+        db.session.execute(
+            update(SuspectedProblem).where(SuspectedProblem.member_id == member.id)
+            .values(former_member_name=member.name)
+        )
 
 
 def _record_result(record: RegisterImport, parsed: ParsedRegister, counts: ImportCounts) -> None:

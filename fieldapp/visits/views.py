@@ -175,12 +175,11 @@ def _posted_questionnaire(raw_id: str | None) -> Questionnaire:
 
 
 def _problem_view(problem) -> dict:
-    member = problem.member
     return {
         "id": problem.id,
         "rule": rule_name(problem.rule_id),
         "detail": problem_detail(problem),
-        "member": member.name if member is not None else "",
+        "member": problem.member_name,
         "severity": problem.severity,
     }
 

@@ -439,6 +439,7 @@ def upgrade():
     sa.Column('severity', sa.Integer(), nullable=False),
     sa.Column('household_id', sa.Integer(), nullable=False),
     sa.Column('member_id', sa.Integer(), nullable=True),
+    sa.Column('former_member_name', sa.String(length=100), nullable=True),
     sa.Column('registry_record_id', sa.Integer(), nullable=True),
     sa.Column('detail', sa.Text(), nullable=False),
     sa.Column('detail_values', sa.JSON(), nullable=False),

@@ -66,6 +66,9 @@ def test_worlds_apart(ctx):
     ("income_line", "7_000", "not valid"),
     ("income_line", "7e3", "not valid"),
     ("school_age_min", "\u0666", "not valid"),
+    ("income_line", "0.000000001", "not valid"),
+    ("reference_date", "20261130", "not valid"),
+    ("reference_date", "2026-W48-1", "not valid"),
     ("student_max_age", "", "Enter a value"),
 ])
 def test_invalid_value(ctx, name, value, words):

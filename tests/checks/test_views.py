@@ -272,6 +272,21 @@ def test_problem_evidence(en_client, make, tmp_path):
     assert "Fields read</dt><dd>证件号码</dd>" in text
 
 
+def test_problem_of_removed_member_names_them(en_client, make):
+    household = make.household()
+    problem = SuspectedProblem(key=f"id_sex_mismatch:{household.id}:gone", rule_id="id_sex_mismatch",
+                               household=household, former_member_name="王五", detail="性别与证件号码不符")
+    db.session.add(problem)
+    db.session.flush()
+    login(en_client, make.user("supervisor", [make.LAODIAN]))
+
+    text = en_client.get(f"/checks/problems/{problem.id}").get_data(as_text=True)
+    listed = en_client.get("/checks/problems").get_data(as_text=True)
+
+    assert "王五 · no longer in the household" in text
+    assert "· 王五" in listed
+
+
 def test_household_page_lists_problems(en_client, make, tmp_path):
     household = make.household()
     owner = household.members[0]

@@ -81,6 +81,7 @@ def test_member_with_verdict_removed(tmp_path, english):
     services.import_register(builders.write_xlsx(tmp_path / "a.xlsx", rows))
     household = household_by_no(f"{builders.VILLAGE}00007")
     leaving = household.members[1]
+    leaving_name = leaving.name
     problem = SuspectedProblem(key=f"id_sex_mismatch:{household.id}:{leaving.id}", rule_id="id_sex_mismatch",
                                household=household, member=leaving, detail="性别与证件号码不符")
     db.session.add(problem)
@@ -96,6 +97,8 @@ def test_member_with_verdict_removed(tmp_path, english):
     db.session.expire_all()
     kept = db.session.get(SuspectedProblem, problem.id)
     assert kept.member_id is None
+    assert kept.former_member_name == leaving_name
+    assert kept.member_name == leaving_name
     assert kept.status == "resolved_by_data"
     assert [outcome.suspected_problem_id for outcome in visit.outcomes] == [problem.id]
 
