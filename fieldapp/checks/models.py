@@ -96,6 +96,9 @@ class RegistryBatch(db.Model):
             name="status",
         ),
         Index("ix_registry_batches_kind_current", "is_demo", "kind", "status", "data_date"),
+        # Without it SQLite gives the next batch the id of a deleted newest batch, and the audit log's
+        # entries for the deleted one would name the new one.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int_pk]

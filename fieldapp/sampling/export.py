@@ -64,13 +64,16 @@ def _write_households(sheet, rows: list[ListRow], bold, wrap, *, unmasked: bool)
     _write_header(sheet, _household_headers(), bold)
     for line, row in enumerate(rows, start=1):
         household, sampled, head = row.household, row.sampled, row.head
+        head_name = head.name if head else ""
+        if head is not None and household.head is None:
+            head_name = _("%(name)s (no head of household; first member)", name=head.name)
         id_number = ""
         if head is not None:
             id_number = head.id_number if unmasked else idnumbers.mask(head.id_number)
         inspector = sampled.inspector
         texts = [
             sampled.stratum_code, household.county, household.township, household.village,
-            household.household_no, head.name if head else "", id_number, household.household_type,
+            household.household_no, head_name, id_number, household.household_type,
         ]
         sheet.write_number(line, 0, sampled.draw_order)
         for offset, text in enumerate(texts, start=1):

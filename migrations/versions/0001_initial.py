@@ -205,7 +205,8 @@ def upgrade():
     sa.Column('finished_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint("status IN ('needs_column', 'queued', 'reading', 'writing', 'done', 'rejected', 'failed')", name=op.f('ck_registry_batches_status')),
     sa.ForeignKeyConstraint(['imported_by_id'], ['users.id'], name=op.f('fk_registry_batches_imported_by_id_users')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_registry_batches'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_registry_batches')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('registry_batches', schema=None) as batch_op:
         batch_op.create_index('ix_registry_batches_kind_current', ['is_demo', 'kind', 'status', 'data_date'], unique=False)

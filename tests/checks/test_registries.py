@@ -255,6 +255,17 @@ def test_delete_batch(ctx, tmp_path):
     assert registries.current_batches(False) == {}
 
 
+def test_deleted_batch_id_not_reused(ctx, tmp_path, make):
+    path = vehicle_file(tmp_path / "车辆.xlsx", [("李四", ID)])
+    first = registries.import_registry(path, "车辆")
+    first_id = first.id
+    registries.delete_batch(first, user=make.user("admin", [make.CITY]))
+
+    second = registries.import_registry(path, "车辆")
+
+    assert second.id > first_id
+
+
 def test_details_summary_fingerprint(ctx, tmp_path):
     other_id = factories.id_number("19900101", 12)
     rows = [

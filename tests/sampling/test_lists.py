@@ -121,6 +121,20 @@ def test_export_masked_by_default(english, make, sampling_round, register):
     assert all(re.fullmatch(r"\d{6}\*{8}[\dX]{4}", value) for value in ids), ids
 
 
+def test_export_marks_household_without_head(english, make, sampling_round, register):
+    headless = register["laodian"][1]
+    for member in headless.members:
+        member.relationship_to_head = "之子"
+    db.session.flush()
+    login(english, make.user("supervisor", [make.YANGXIN]))
+
+    rows = read_sheet(english.get(f"/sampling/{sampling_round.id}/sample-list.xlsx").get_data())
+
+    row = next(row for row in rows[1:] if row[rows[0].index("Household number")] == headless.household_no)
+    assert row[rows[0].index("Head of household")] == (
+        f"{headless.members[0].name} (no head of household; first member)")
+
+
 def test_export_full_ids_only_for_admin(english, make, sampling_round):
     login(english, make.user("supervisor", [make.YANGXIN]))
     assert english.get(f"/sampling/{sampling_round.id}/sample-list.xlsx?ids=full").status_code == 404
