@@ -4,8 +4,8 @@ import math
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy import ColumnElement, Select, String, and_, case, exists, func, or_, select
+from sqlalchemy.orm import aliased, contains_eager, selectinload
 
 from fieldapp.checks.models import SuspectedProblem
 from fieldapp.divisions.models import Division
@@ -171,12 +171,18 @@ def township_choices(user) -> list[tuple[str, str]]:
     wider = [Division.code.startswith(prefix, autoescape=True) for prefix in prefixes if len(prefix) <= 9]
     # A user whose division is a village gets that village's township.
     narrower = [prefix[:9] + "000" for prefix in prefixes if len(prefix) > 9]
+    county = aliased(Division)
     stmt = (
-        select(Division.code, Division.name)
+        select(Division.code, Division.name, county.name)
+        .outerjoin(county, county.code == func.substr(Division.code, 1, 6, type_=String).concat("000000"))
         .where(Division.level == "township", or_(*wider, Division.code.in_(narrower)))
         .order_by(Division.code)
     )
-    return [(code, name) for code, name in db.session.execute(stmt)]
+    rows = db.session.execute(stmt).all()
+    # Over more than one county, the county's name tells apart the townships in the one long list.
+    if len({code[:6] for code, _name, _county in rows}) > 1:
+        return [(code, f"{county_name} {name}" if county_name else name) for code, name, county_name in rows]
+    return [(code, name) for code, name, _county in rows]
 
 
 def round_choices(user) -> list[tuple[int, str]]:

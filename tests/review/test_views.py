@@ -357,9 +357,16 @@ def test_findings_filter_township(client_en, world, spread, make):
 def test_findings_township_choices_in_scope(client_en, world, spread, make):
     login(client_en, world.supervisor)
     text = page_text(client_en.get("/review/findings"))
-    assert f'value="{make.LAODIAN}"' in text
+    # Within one county the townships are listed by name alone.
+    assert f'<option value="{make.LAODIAN}">劳店镇</option>' in text
     assert f'value="{make.SHUIWAN}"' in text
     assert f'value="{make.HUIMIN_TOWNSHIP}"' not in text
+
+
+def test_township_choices_name_county_over_several(client_en, make):
+    login(client_en, make.user("admin", [make.CITY]))
+    text = page_text(client_en.get("/review/findings"))
+    assert f'<option value="{make.LAODIAN}">阳信县 劳店镇</option>' in text
 
 
 def test_findings_filter_round(client_en, world, spread):
