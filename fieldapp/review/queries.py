@@ -179,7 +179,7 @@ def township_choices(user) -> list[tuple[str, str]]:
         .order_by(Division.code)
     )
     rows = db.session.execute(stmt).all()
-    # Over more than one county, the county's name tells apart the townships in the one long list.
+    # Over more than one county, the county's name distinguishes the townships in the one long list.
     if len({code[:6] for code, _name, _county in rows}) > 1:
         return [(code, f"{county_name} {name}" if county_name else name) for code, name, county_name in rows]
     return [(code, name) for code, name, _county in rows]
