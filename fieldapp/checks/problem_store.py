@@ -74,19 +74,28 @@ def store_hits(hits: list[tuple], *, rule_ids: list[str], switched_off: list[str
     ``hits`` are rows in the order of ``HIT_COLUMNS``, one per key. The statements run on
     the session's connection, which is neither flushed nor committed.
     """
+    # Two runs that save at once (the run button and the run after a register import) would both
+    # insert a new key, and one would fail on the unique key. The lock makes the second run wait and
+    # then see the first one's rows.
+    lock_saving()
     connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        # Two runs that save at once (the run button and the run after a register import) would
-        # both insert a new key, and one would fail on the unique key. The lock, held until the
-        # transaction ends, makes the second run wait and then see the first one's rows. On SQLite
-        # every transaction already takes the database's write lock when it begins.
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SAVE_LOCK_KEY})
     _create_found(connection, hits)
     counts = _apply(connection, rule_ids=rule_ids, switched_off=switched_off, scope=scope, now=now,
                     start_of_day=start_of_day)
     # After an error the rollback removes the table, and the next run drops any table left over.
     connection.execute(text("DROP TABLE check_found"))
     return counts
+
+
+def lock_saving() -> None:
+    """Serialise with the saving step of check runs until the transaction ends.
+
+    On PostgreSQL this takes an advisory lock, which a session may take more than once. On SQLite
+    every transaction begins with BEGIN IMMEDIATE, so starting one already holds the write lock.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SAVE_LOCK_KEY})
 
 
 def _create_found(connection: Connection, hits: list[tuple]) -> None:

@@ -33,14 +33,13 @@ from sqlalchemy import (
     null,
     or_,
     select,
-    text,
 )
 
 from fieldapp.audit.services import record
 from fieldapp.checks import registries
 from fieldapp.checks import settings as check_settings
 from fieldapp.checks.models import CheckRun, RegistryBatch, SuspectedProblem
-from fieldapp.checks.problem_store import SAVE_LOCK_KEY, store_hits
+from fieldapp.checks.problem_store import lock_saving, store_hits
 from fieldapp.checks.rules import RULES, Rule, RunContext, ordered_rules, rule_name
 from fieldapp.checks.rules.base import KEY_COLUMNS, json_text
 from fieldapp.checks.rules.cross_checks import is_certificate
@@ -154,18 +153,6 @@ def run_checks(*, is_demo: bool = False, division_prefixes: list[str] | None = N
                 check_run.id, where, is_demo, summary.opened, summary.reopened, summary.kept,
                 summary.resolved, summary.disabled)
     return summary
-
-
-def lock_saving() -> None:
-    """Serialise with the saving step of check runs until the transaction ends.
-
-    On PostgreSQL this takes the advisory lock of ``problem_store.store_hits``, which a
-    session may take more than once. On SQLite every transaction begins with BEGIN
-    IMMEDIATE, so starting one already holds the database's write lock.
-    """
-    connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SAVE_LOCK_KEY})
 
 
 def _check_batches_kept(batches: dict[str, int]) -> None:
