@@ -230,17 +230,6 @@ def _finish_failed_run(run_id: int, message: str, user) -> None:
 # -- registry imports --------------------------------------------------------
 
 
-def registry_folder() -> str:
-    folder = current_app.config.get("REGISTRY_IMPORT_FOLDER")
-    folder = folder or os.path.join(current_app.instance_path, "registries")
-    os.makedirs(folder, exist_ok=True)
-    return folder
-
-
-def stored_path(batch: RegistryBatch) -> str:
-    return os.path.join(registry_folder(), batch.stored_name)
-
-
 def save_upload(upload: FileStorage, *, kind: str, data_date: date | None, user, skip_rejected: bool,
                 locale: str) -> RegistryBatch:
     """Save an uploaded registry under a generated name and add its batch; flushes, does not commit.
@@ -253,7 +242,7 @@ def save_upload(upload: FileStorage, *, kind: str, data_date: date | None, user,
         raise ImportRejected(_("The file type %(extension)s is not supported; save the registry as .xlsx, "
                                ".xls or .csv.", extension=extension or "(none)"))
     stored_name = uuid.uuid4().hex + extension
-    path = os.path.join(registry_folder(), stored_name)
+    path = os.path.join(registries.registry_folder(), stored_name)
     upload.save(path)
     try:
         return registries.prepare_batch(path, kind=kind, filename=original, data_date=data_date,
@@ -299,7 +288,8 @@ def registry_job(batch_id: int) -> None:
     logger.info("registry import %s (%s) started by user %s", batch_id, batch.kind, batch.imported_by_id)
     with force_locale(batch.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
         try:
-            registries.import_batch(batch, stored_path(batch), progress=_ImportProgress(batch), user=user)
+            registries.import_batch(batch, registries.stored_path(batch), progress=_ImportProgress(batch),
+                                    user=user)
             db.session.commit()
         except ImportRejected as error:
             db.session.rollback()

@@ -38,7 +38,14 @@ from fieldapp.gc_pause import paused_collector
 from fieldapp.register.bulk_insert import insert_columns
 from fieldapp.register.columns import normalize_header
 from fieldapp.register.excel_errors import load_sheet
-from fieldapp.register.parsing import CellError, cell_text, excel_error_message, export_date, to_id_number
+from fieldapp.register.parsing import (
+    EARLIEST_DATA_DATE,
+    CellError,
+    cell_text,
+    excel_error_message,
+    export_date,
+    to_id_number,
+)
 from fieldapp.register.reader import (
     EXCEL_EXTENSIONS,
     ExcelError,
@@ -74,8 +81,6 @@ KIND_ALIASES = {
     "business": "工商登记", "payroll": "财政供养", "deceased": "死亡人员", "deaths": "死亡人员",
 }
 HEADER_SEARCH_ROWS = 30
-# The earliest data date of a batch; registries are newer.
-EARLIEST_DATA_DATE = date(2000, 1, 1)
 MAX_KIND_LENGTH = 40
 # Rejections kept on the batch and listed in a message; the count covers them all.
 STORED_REJECTIONS = 1000
@@ -653,11 +658,21 @@ def delete_batch(batch: RegistryBatch, *, user) -> None:
     db.session.delete(batch)
     db.session.flush()
     if stored_name:
-        from fieldapp.checks.jobs import registry_folder  # jobs imports this module
-
         remove_file(os.path.join(registry_folder(), stored_name))
     audit.record("registry.delete", object_type="RegistryBatch", object_id=batch_id, user=user, kind=kind)
     logger.info("registry batch %s (%s) deleted by user %s", batch_id, kind, getattr(user, "id", None))
+
+
+def registry_folder() -> str:
+    """Return the folder of uploaded registry files, made when missing."""
+    folder = current_app.config.get("REGISTRY_IMPORT_FOLDER")
+    folder = folder or os.path.join(current_app.instance_path, "registries")
+    os.makedirs(folder, exist_ok=True)
+    return folder
+
+
+def stored_path(batch: RegistryBatch) -> str:
+    return os.path.join(registry_folder(), batch.stored_name)
 
 
 def remove_file(path: str) -> None:

@@ -25,6 +25,7 @@ from fieldapp.db_types import utcnow
 from fieldapp.errors import FieldError
 from fieldapp.extensions import db
 from fieldapp.register.models import RegisterImport
+from fieldapp.register.parsing import EARLIEST_DATA_DATE
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,6 @@ _INTEGER_TEXT = re.compile(r"-?[0-9]+")
 _MONEY_TEXT = re.compile(r"-?[0-9]+(\.[0-9]{1,2})?")
 # YYYY-MM-DD only: date.fromisoformat also takes "20261130" and week dates such as "2026-W48-1".
 _DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-EARLIEST_REFERENCE_DATE = date(2000, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -210,7 +210,7 @@ def parse_value(threshold: Threshold, text: str):
     low, high = threshold.minimum, threshold.maximum
     if threshold.kind == DATE:
         # A reference date for ages lies between the oldest data and the end of next year.
-        low, high = EARLIEST_REFERENCE_DATE, date(today().year + 1, 12, 31)
+        low, high = EARLIEST_DATA_DATE, date(today().year + 1, 12, 31)
     if (low is not None and value < low) or (high is not None and value > high):
         raise FieldError(threshold.name, _("%(label)s must be between %(low)s and %(high)s.",
                                            label=threshold.label, low=low, high=high))

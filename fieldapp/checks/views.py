@@ -278,8 +278,6 @@ def registry_list():
             is_custom = form.kind.data == CUSTOM_KIND
             typed_kind = form.custom_kind.data if is_custom else form.kind.data
             kind = registries.check_kind(typed_kind, custom=is_custom)
-            if form.data_date.data:
-                registries.check_data_date(form.data_date.data)
             batch = jobs.save_upload(form.file.data, kind=kind, data_date=form.data_date.data,
                                      user=current_user, skip_rejected=form.skip_rejected.data,
                                      locale=str(get_locale()))
