@@ -707,15 +707,16 @@ def _household_no_or_none(cells: list, header: HeaderMap) -> str | None:
         return None
 
 
-def reject_households(parsed: ParsedRegister, reasons: dict[str, str]) -> None:
-    """Reject every remaining row of each household in ``reasons``.
+def reject_households(parsed: ParsedRegister, reasons: dict[str, str],
+                      field_name: str = "household_no") -> None:
+    """Reject every remaining row of each household in ``reasons``, naming each row's ``field_name`` cell.
 
     A household is written whole or not at all, so one rejected row holds back the rest of its household.
     """
-    column = parsed.header.headers[parsed.header.fields["household_no"][0]]
+    column = parsed.header.headers[parsed.header.fields[field_name][0]]
     for household_no, reason in reasons.items():
         for row in parsed.households.pop(household_no, []):
-            parsed.rejections.append(Rejection(row.row, column, household_no, reason))
+            parsed.rejections.append(Rejection(row.row, column, row.household[field_name], reason))
             parsed.rejected_cells[row.row] = row.cells
     parsed.rejections.sort(key=lambda rejection: rejection.row)
 
@@ -739,21 +740,17 @@ def _scope_rejections(row: ParsedRow, header: HeaderMap, prefixes: list[str]) ->
 
 def _reject_mixed_divisions(parsed: ParsedRegister) -> None:
     """Reject every row of a household whose rows give different division codes."""
-    header = parsed.header
-    column = header.headers[header.fields["division_code"][0]]
-    for household_no, rows in list(parsed.households.items()):
+    reasons = {}
+    for household_no, rows in parsed.households.items():
         if _share_household(rows):
             continue
         codes = sorted({row.household["division_code"] for row in rows})
-        if len(codes) == 1:
-            continue
-        reason = _("The rows of household %(household_no)s disagree on the division code (%(codes)s); give "
-                   "every row of the household the same code and import again.",
-                   household_no=household_no, codes=", ".join(codes))
-        for row in rows:
-            parsed.rejections.append(Rejection(row.row, column, row.household["division_code"], reason))
-            parsed.rejected_cells[row.row] = row.cells
-        del parsed.households[household_no]
+        if len(codes) > 1:
+            reasons[household_no] = _(
+                "The rows of household %(household_no)s disagree on the division code (%(codes)s); give "
+                "every row of the household the same code and import again.",
+                household_no=household_no, codes=", ".join(codes))
+    reject_households(parsed, reasons, "division_code")
 
 
 def household_values(rows: list[ParsedRow], header: HeaderMap) -> tuple[dict, list[str]]:

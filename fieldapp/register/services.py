@@ -197,22 +197,14 @@ def _reject_unknown_divisions(parsed: ParsedRegister) -> None:
     for start in range(0, len(codes), LOAD_CHUNK):
         chunk = codes[start:start + LOAD_CHUNK]
         known.update(db.session.scalars(select(Division.code).where(Division.code.in_(chunk))))
-    unknown = set(codes) - known
-    if not unknown:
-        return
-    header = parsed.header
-    column = header.headers[header.fields["division_code"][0]]
-    for household_no, rows in list(parsed.households.items()):
+    reasons = {}
+    for household_no, rows in parsed.households.items():
         code = rows[0].household["division_code"]
-        if code not in unknown:
-            continue
-        reason = _("Division code %(code)s is not in the division list. Check the code; if it is right, "
-                   "import a division list that contains it first (flask import-divisions).", code=code)
-        for row in rows:
-            parsed.rejections.append(Rejection(row.row, column, code, reason))
-            parsed.rejected_cells[row.row] = row.cells
-        del parsed.households[household_no]
-    parsed.rejections.sort(key=lambda rejection: rejection.row)
+        if code not in known:
+            reasons[household_no] = _("Division code %(code)s is not in the division list. Check the code; "
+                                      "if it is right, import a division list that contains it first (flask "
+                                      "import-divisions).", code=code)
+    parsing.reject_households(parsed, reasons, "division_code")
 
 
 def _reject_households_outside(
