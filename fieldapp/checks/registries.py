@@ -54,6 +54,7 @@ from fieldapp.register.reader import (
     sheet_rows,
     unreadable_workbook,
 )
+from fieldapp.stored_files import remove_stored_file
 
 logger = logging.getLogger(__name__)
 
@@ -341,7 +342,7 @@ def import_batch(batch: RegistryBatch, path: str, *, progress: Progress | None =
         return _import_batch(batch, path, progress=progress, user=user, sheet=sheet)
     except BaseException:
         if batch.stored_name and os.path.basename(path) == batch.stored_name:
-            remove_file(path)
+            remove_stored_file(path, "registry file")
         raise
 
 
@@ -658,7 +659,7 @@ def delete_batch(batch: RegistryBatch, *, user) -> None:
     db.session.delete(batch)
     db.session.flush()
     if stored_name:
-        remove_file(os.path.join(registry_folder(), stored_name))
+        remove_stored_file(os.path.join(registry_folder(), stored_name), "registry file")
     audit.record("registry.delete", object_type="RegistryBatch", object_id=batch_id, user=user, kind=kind)
     logger.info("registry batch %s (%s) deleted by user %s", batch_id, kind, getattr(user, "id", None))
 
@@ -673,13 +674,3 @@ def registry_folder() -> str:
 
 def stored_path(batch: RegistryBatch) -> str:
     return os.path.join(registry_folder(), batch.stored_name)
-
-
-def remove_file(path: str) -> None:
-    """Delete an uploaded registry file; a file already gone is fine, and a failure is logged."""
-    try:
-        os.remove(path)
-    except FileNotFoundError:
-        pass
-    except OSError:
-        logger.exception("could not delete the uploaded registry file %s", path)

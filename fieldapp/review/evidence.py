@@ -26,6 +26,7 @@ from fieldapp.errors import FieldError
 from fieldapp.extensions import db
 from fieldapp.review.models import Finding, FindingEvidence, ReinspectionItem, ReinspectionTask
 from fieldapp.review.services import MAX_COMMENT_LENGTH, add_event, flush_changes
+from fieldapp.stored_files import remove_stored_file
 from fieldapp.visits import photos
 
 logger = logging.getLogger(__name__)
@@ -247,12 +248,7 @@ def remove_files(names: list[str]) -> None:
     for name in names:
         if name in photo_names:
             continue
-        try:
-            os.remove(document_path(name))
-        except FileNotFoundError:
-            pass
-        except OSError as error:
-            logger.warning("could not remove evidence file %s: %s", name, error)
+        remove_stored_file(document_path(name), "evidence file")
 
 
 def delete_for_households(household_ids) -> list[str]:

@@ -33,6 +33,7 @@ from fieldapp.register.models import Household, Member, RegisterImport
 from fieldapp.review import evidence
 from fieldapp.review.models import Finding, FindingEvent
 from fieldapp.sampling.models import ReserveHousehold, SampledHousehold, SamplingRound, Team, TeamMember
+from fieldapp.stored_files import remove_stored_file
 from fieldapp.training import generator
 from fieldapp.training.generator import PlantedProblem
 from fieldapp.visits.models import Photo, VerificationOutcome, Visit
@@ -265,9 +266,4 @@ def remove_deleted_files(summary: DeleteSummary) -> None:
     remove_photo_files(summary.photo_names)
     evidence.remove_files(summary.evidence_names)
     for path in summary.import_paths:
-        try:
-            os.remove(path)
-        except FileNotFoundError:
-            pass
-        except OSError as error:
-            logger.warning("could not remove demo register file %s: %s", path, error)
+        remove_stored_file(path, "demo register file")

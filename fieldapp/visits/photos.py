@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from fieldapp.errors import FieldError
+from fieldapp.stored_files import remove_stored_file
 from fieldapp.visits.models import Photo
 
 logger = logging.getLogger(__name__)
@@ -320,12 +321,7 @@ def write_photo_files(processed: ProcessedPhoto) -> tuple[str, str]:
 def remove_photo_files(names: list[str]) -> None:
     """Delete stored files, e.g. after the transaction that referred to them failed."""
     for name in names:
-        try:
-            os.remove(photo_path(name))
-        except FileNotFoundError:
-            pass
-        except OSError as error:
-            logger.warning("could not remove photo file %s: %s", name, error)
+        remove_stored_file(photo_path(name), "photo file")
 
 
 def new_photo_row(processed: ProcessedPhoto, *, client_uuid: str, question_key: str | None,
