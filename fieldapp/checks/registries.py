@@ -567,14 +567,12 @@ def normalize_id(value) -> str:
 
 
 def shown_id_value(text: str) -> str:
-    """Return a rejected ID cell for a message: masked when it has 8 digits or more, else unmasked.
+    """Return a rejected ID cell for a message, masked as the register import's page masks one, and cut.
 
-    A value with fewer digits cannot identify anyone. Shown unmasked, it lets the administrator see that
-    the column contains names or remarks rather than ID numbers.
+    A value with fewer than 8 digits cannot identify anyone. Shown unmasked, it lets the administrator
+    see that the column contains names or remarks rather than ID numbers.
     """
-    if idnumbers.has_identifying_digits(text):
-        return idnumbers.mask(text)
-    return shown_value(text)
+    return shown_value(idnumbers.mask_rejected_value(text))
 
 
 def widen_id(first_generation: str) -> str:
