@@ -42,14 +42,14 @@ PROGRESS_INTERVAL_S = 0.5
 # An unfinished run whose last sign of life (``CheckRun.progress_at``) is older than this is taken as
 # stopped, for instance by a server restart. A run commits its progress before each rule and before
 # saving, so the gap between two progress times is one step. The slowest step at city scale was
-# measured at about 2 s; on SQLite a step may first wait up to SQLITE_BUSY_TIMEOUT_MS (10 s) for the write
-# lock held by an import or another run's saving step. Three minutes leaves a margin of more than ten
-# times that worst case, for a server slowed by other work, while a restart blocks nobody for long.
+# measured at about 2 s. On SQLite a step may first wait up to SQLITE_BUSY_TIMEOUT_MS (10 s) for the
+# write lock held by an import or another run's saving step. Three minutes is more than ten times that
+# worst case, for a server slowed by other work, while a restart blocks nobody for long.
 STALE_RUN = timedelta(minutes=3)
 
 
 class RunInProgress(RuntimeError):
-    """A change that a running check run would trip over was refused; ``message`` tells the user why."""
+    """A change that a running check run would trip over was rejected; ``message`` explains it to the user."""
 
     def __init__(self, message: str):
         super().__init__(message)

@@ -143,11 +143,12 @@ def guess_column(headers: list[str], synonyms: tuple[str, ...]) -> str | None:
 
 def id_column_candidates(headers: list[str]) -> list[str]:
     """Return every header that names an ID number column, a repeated one ("身份证号码 (2)") included."""
-    wanted = set(ID_HEADERS)
+    id_headers = set(ID_HEADERS)
     found = []
     for header in headers:
         repeated = _REPEATED_LABEL.match(header)
-        if normalize_header(header) in wanted or (repeated and normalize_header(repeated[1]) in wanted):
+        original = repeated[1] if repeated else header
+        if normalize_header(header) in id_headers or normalize_header(original) in id_headers:
             found.append(header)
     return found
 

@@ -95,11 +95,11 @@ def test_member_with_verdict_removed(tmp_path, english):
 
     assert record.members_removed == 1
     db.session.expire_all()
-    kept = db.session.get(SuspectedProblem, problem.id)
-    assert kept.member_id is None
-    assert kept.former_member_name == leaving_name
-    assert kept.member_name == leaving_name
-    assert kept.status == "resolved_by_data"
+    stored = db.session.get(SuspectedProblem, problem.id)
+    assert stored.member_id is None
+    assert stored.former_member_name == leaving_name
+    assert stored.member_name == leaving_name
+    assert stored.status == "resolved_by_data"
     assert [outcome.suspected_problem_id for outcome in visit.outcomes] == [problem.id]
 
 
