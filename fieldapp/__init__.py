@@ -62,6 +62,7 @@ def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         database.configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+        database.configure_postgresql(db.engine)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"),
                      render_as_batch=True, compare_type=True)
     csrf.init_app(app)

@@ -67,6 +67,27 @@ class FifoLock:
                 self._owned = False
 
 
+def configure_postgresql(engine: Engine) -> None:
+    """Turn off PostgreSQL's JIT compilation on every connection.
+
+    The server compiles a query when its estimated cost passes ``jit_above_cost``. The
+    cross-check query passes it at city scale and then spent 0.1 to 0.25 s compiling, where the
+    whole query took 0.2 s without (bench/checks.py). FieldApp's queries take under a second
+    or so, too short to win that time back.
+    """
+    if engine.dialect.name != "postgresql":
+        return
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, connection_record):
+        # The SET runs outside a transaction, so the first rollback does not undo it.
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET jit = off")
+        dbapi_connection.autocommit = autocommit
+
+
 def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     """Turn on WAL, foreign keys and a busy timeout, and begin every transaction immediately.
 

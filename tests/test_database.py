@@ -1,11 +1,13 @@
-"""The SQLite set-up: the connection settings, and the lock that queues this process's transactions."""
+"""Database connection settings, and the lock that queues this process's SQLite transactions."""
 
 import threading
 import time
 
+import pytest
 from sqlalchemy import create_engine
 
 from fieldapp.database import CACHE_KIB, MMAP_BYTES, FifoLock, configure_sqlite
+from fieldapp.extensions import db
 
 
 def test_sqlite_connection_settings(tmp_path):
@@ -21,6 +23,17 @@ def test_sqlite_connection_settings(tmp_path):
         assert pragma("cache_size") == -CACHE_KIB
         assert pragma("mmap_size") == MMAP_BYTES
     engine.dispose()
+
+
+def test_postgresql_jit_off(app):
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("a PostgreSQL setting")
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("SHOW jit").scalar() == "off"
+            connection.rollback()
+            # The setting was made outside a transaction, so a rollback keeps it.
+            assert connection.exec_driver_sql("SHOW jit").scalar() == "off"
 
 
 def test_fifo_lock_arrival_order():
