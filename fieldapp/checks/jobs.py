@@ -291,6 +291,9 @@ def registry_job(batch_id: int) -> None:
             registries.import_batch(batch, registries.stored_path(batch), progress=_ImportProgress(batch),
                                     user=user)
             db.session.commit()
+        except registries.WrongIdColumn as error:
+            db.session.rollback()
+            _ask_for_column(batch_id, error, user)
         except ImportRejected as error:
             db.session.rollback()
             _finish_registry(batch_id, "rejected", error.message.split("\n", 1)[0], error.rejections, user)
@@ -300,6 +303,20 @@ def registry_job(batch_id: int) -> None:
             message = _("The import failed because of an error on the server, and nothing was imported. Try "
                         "again; if it fails again, give your administrator the time of the upload.")
             _finish_registry(batch_id, "failed", message, [], user)
+
+
+def _ask_for_column(batch_id: int, error: registries.WrongIdColumn, user) -> None:
+    """Set the batch back to "needs_column", keeping its file, the message and the rejected rows."""
+    batch = db.session.get(RegistryBatch, batch_id)
+    batch.status = "needs_column"
+    batch.message = error.message.split("\n", 1)[0]
+    batch.rejections = error.rejections[:registries.STORED_REJECTIONS]
+    batch.rows_rejected = len({rejection["row"] for rejection in error.rejections})
+    audit.record("registry.import_wrong_column", batch, user=user, id_column=batch.id_column,
+                 rows_rejected=batch.rows_rejected)
+    db.session.commit()
+    logger.info("registry import %s stopped: most values of column %s are not ID numbers", batch_id,
+                batch.id_column)
 
 
 def _finish_registry(batch_id: int, status: str, message: str, rejections: list[dict], user) -> None:

@@ -98,6 +98,10 @@ _BLANK_CSV = re.compile(r"[\s,;\ufeff]*")
 _REPEATED_LABEL = re.compile(r"^(.*) \([0-9]+\)$")
 
 
+class WrongIdColumn(ImportRejected):
+    """The import was rejected because most values of the ID number column are not ID numbers."""
+
+
 @dataclass
 class Sheet:
     """One sheet of a registry file, positioned after its header row."""
@@ -316,6 +320,9 @@ def set_columns(batch: RegistryBatch, id_column: str | None, name_column: str | 
     batch.id_column = id_column
     batch.name_column = name_column
     batch.status = "queued" if id_column is not None else "needs_column"
+    if id_column is not None:
+        # Clear the result of an earlier import whose ID column was wrong.
+        batch.message, batch.rejections, batch.rows_rejected = "", [], 0
 
 
 def missing_id_column_message(batch: RegistryBatch) -> str:
@@ -337,10 +344,13 @@ def import_batch(batch: RegistryBatch, path: str, *, progress: Progress | None =
     the batch skips rejected rows: then the other rows are stored and the rejections kept on it.
     ``sheet`` is the file opened by ``prepare_batch`` and not read any further, when the caller has it.
     When the import raises, an uploaded file (the batch's stored file) is deleted, because nothing can
-    import it again and it contains personal data.
+    import it again and it contains personal data. ``WrongIdColumn`` keeps the file, so that the
+    administrator can choose another ID number column and import it.
     """
     try:
         return _import_batch(batch, path, progress=progress, user=user, sheet=sheet)
+    except WrongIdColumn:
+        raise
     except BaseException:
         if batch.stored_name and os.path.basename(path) == batch.stored_name:
             remove_stored_file(path, "registry file")
@@ -361,12 +371,13 @@ def _import_batch(batch: RegistryBatch, path: str, *, progress: Progress | None,
     # Most ID cells contain no ID number at all (names, blanks), so the column itself is probably wrong.
     wrong_column = batch.id_column if read.non_id_values * 2 > rows_read else None
     if rejections and not batch.is_skip_rejected:
-        raise ImportRejected(rejection_message(rejections, wrong_column=wrong_column), rejections)
+        rejected = WrongIdColumn if wrong_column else ImportRejected
+        raise rejected(rejection_message(rejections, wrong_column=wrong_column), rejections)
     if not records["id_number"]:
         if wrong_column:
-            message = wrong_column_message(wrong_column, len({rejection["row"] for rejection in rejections}))
-        else:
-            message = _("No row of the file has a usable ID number, so nothing was imported.")
+            rows = len({rejection["row"] for rejection in rejections})
+            raise WrongIdColumn(wrong_column_message(wrong_column, rows), rejections)
+        message = _("No row of the file has a usable ID number, so nothing was imported.")
         raise ImportRejected(message, rejections)
 
     batch.status = "writing"
@@ -605,13 +616,13 @@ def rejection_message(rejections: list[dict], *, wrong_column: str | None = None
 
 def wrong_column_message(column: str, rows: int) -> str:
     return ngettext("%(num)d row cannot be imported, and nothing was imported: most values in the column "
-                    "%(column)s are not ID numbers, so it is probably not the ID number column. Import the "
-                    "file again and choose the column that holds the ID numbers (--id-column on the command "
-                    "line).",
+                    "%(column)s are not ID numbers, so it is probably not the ID number column. Choose the "
+                    "column that holds the ID numbers (on the registry's page, or with --id-column on the "
+                    "command line).",
                     "%(num)d rows cannot be imported, and nothing was imported: most values in the column "
-                    "%(column)s are not ID numbers, so it is probably not the ID number column. Import the "
-                    "file again and choose the column that holds the ID numbers (--id-column on the command "
-                    "line).",
+                    "%(column)s are not ID numbers, so it is probably not the ID number column. Choose the "
+                    "column that holds the ID numbers (on the registry's page, or with --id-column on the "
+                    "command line).",
                     rows, column=column)
 
 

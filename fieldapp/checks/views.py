@@ -327,8 +327,9 @@ def registry_columns(batch_id: int):
             return redirect(url_for("checks.registry_batch", batch_id=batch.id))
     elif request.method == "GET" and batch.name_column:
         form.name_column.data = batch.name_column
-    return render_template("checks/registry_columns.html", form=form, batch=batch,
-                           message=registries.missing_id_column_message(batch))
+    # A batch sent back by an import with a wrong column keeps that import's message.
+    message = batch.message or registries.missing_id_column_message(batch)
+    return render_template("checks/registry_columns.html", form=form, batch=batch, message=message)
 
 
 @bp.route("/registries/<int:batch_id>")

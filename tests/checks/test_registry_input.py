@@ -158,7 +158,7 @@ def test_wrong_id_column_hint(ctx, tmp_path, english):
         registries.import_registry(write_xlsx(tmp_path / "r.xlsx", rows), "低保", id_column="户主")
     first_line = raised.value.message.split("\n")[0]
     assert "most values in the column 户主 are not ID numbers" in first_line
-    assert "choose the column that holds the ID numbers" in first_line
+    assert "Choose the column that holds the ID numbers" in first_line
     assert 'Row 2, column 户主, value "张三"' in raised.value.message
 
     with pytest.raises(ImportRejected) as skipped:
@@ -331,12 +331,42 @@ def test_upload_unreadable_workbook(app, admin_client, tmp_path, sync_jobs):
     assert stored_files(app) == []
 
 
-def test_upload_wrong_column_hint(admin_client, tmp_path, sync_jobs):
+def test_upload_wrong_column_choose_again(app, admin_client, tmp_path, sync_jobs):
     upload(admin_client, write_xlsx(tmp_path / "r.xlsx", [["户名", "号码"], ["张三", ID], ["李四", ID_X]]))
     batch = db.session.scalars(select(RegistryBatch)).one()
     admin_client.post(f"/checks/registries/{batch.id}/columns", data={"id_column": "户名", "name_column": ""})
     db.session.refresh(batch)
-    assert batch.status == "rejected"
+    assert batch.status == "needs_column"
+    assert batch.records_count == 0
     page = admin_client.get(f"/checks/registries/{batch.id}").get_data(as_text=True)
     assert "most values in the column 户名 are not ID numbers" in page
     assert "户名「张三」" in page
+    assert f"/checks/registries/{batch.id}/columns" in page
+    assert len(stored_files(app)) == 1
+
+    choice = admin_client.get(f"/checks/registries/{batch.id}/columns").get_data(as_text=True)
+    assert "most values in the column 户名 are not ID numbers" in choice
+    columns = {"id_column": "号码", "name_column": "户名"}
+    admin_client.post(f"/checks/registries/{batch.id}/columns", data=columns)
+    db.session.refresh(batch)
+    assert batch.status == "done"
+    assert batch.records_count == 2
+    assert batch.message == ""
+    assert batch.rejections == []
+    assert batch.rows_rejected == 0
+
+
+def test_recognised_wrong_column_returned(app, admin_client, tmp_path, sync_jobs):
+    # The header names an ID column, but the file has the names there and the numbers in 备注.
+    rows = [["身份证号", "备注"], ["张三", ID], ["李四", ID_X], ["王五", ID]]
+    upload(admin_client, write_xlsx(tmp_path / "r.xlsx", rows))
+    batch = db.session.scalars(select(RegistryBatch)).one()
+    assert batch.status == "needs_column"
+    assert batch.id_column == "身份证号"
+    assert "most values in the column 身份证号 are not ID numbers" in batch.message
+    assert batch.rows_rejected == 3
+
+    admin_client.post(f"/checks/registries/{batch.id}/columns", data={"id_column": "备注", "name_column": ""})
+    db.session.refresh(batch)
+    assert batch.status == "done"
+    assert batch.records_count == 3

@@ -434,8 +434,8 @@ def test_registry_upload_custom_kind_needs_name(en_client, make, tmp_path, sync_
 
 def test_registry_upload_rejected(en_client, make, tmp_path, sync_jobs):
     login(en_client, make.user("admin", [make.YANGXIN]))
-    path = write_xlsx(tmp_path / "r.xlsx", [["姓名", "证件号码"], ["张三", "12345"]])
-    response = upload(en_client, path, kind="房产")
+    rows = [["姓名", "证件号码"], ["张三", "12345"], ["李四", "11010519491231002X"]]
+    response = upload(en_client, write_xlsx(tmp_path / "r.xlsx", rows), kind="房产")
     batch = db.session.scalars(select(RegistryBatch)).one()
     assert batch.status == "rejected"
     text = en_client.get(response.headers["Location"]).get_data(as_text=True)
