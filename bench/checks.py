@@ -44,7 +44,7 @@ from python_calamine import CalamineWorkbook  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 
 from fieldapp import create_app, idnumbers  # noqa: E402
-from fieldapp.checks import registries, services  # noqa: E402
+from fieldapp.checks import batch_use, registries, services  # noqa: E402
 from fieldapp.checks import settings as check_settings  # noqa: E402
 from fieldapp.checks.models import RegistryRecord, SuspectedProblem  # noqa: E402
 from fieldapp.checks.rules import RULES, RunContext  # noqa: E402
@@ -331,7 +331,7 @@ def cross_query_seconds(repeats: int = 3) -> float:
     join, the queries are timed ``repeats`` times and the fastest time is returned.
     """
     context = RunContext(scope=services.scope_clause(False, None), is_demo=False,
-                         settings=check_settings.load(False), batches=registries.current_batches(False))
+                         settings=check_settings.load(False), batches=batch_use.batches_in_use(False))
     cross = [rule for rule in RULES.values() if rule.is_cross_check]
     times = []
     for _ in range(repeats):

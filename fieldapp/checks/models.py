@@ -86,7 +86,9 @@ class SuspectedProblem(db.Model):
 class RegistryBatch(db.Model):
     """One registry file of another department (房产, 车辆, 低保, ...) imported as a dated batch.
 
-    The newest batch of a kind (by ``data_date``, then id) is the one the cross-checks use.
+    A batch covers the divisions of the administrator who uploaded it, or every division when
+    imported from the command line. For each household, the cross-checks use the newest batch
+    of a kind (by ``data_date``, then id) that covers it.
     """
 
     __tablename__ = "registry_batches"
@@ -113,6 +115,8 @@ class RegistryBatch(db.Model):
     stored_name: Mapped[str | None] = mapped_column(String(255))
     imported_at: Mapped[created_timestamp]
     imported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Code prefixes of the divisions the batch covers ("371621" for a county); None: every division.
+    division_prefixes: Mapped[list | None] = mapped_column(JSON)
     locale: Mapped[str] = mapped_column(String(10), default="")
     is_skip_rejected: Mapped[bool] = mapped_column(Boolean, default=False)
 

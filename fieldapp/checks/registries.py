@@ -26,7 +26,7 @@ from flask_babel import ngettext
 from python_calamine import CalamineError, CalamineWorkbook
 from sqlalchemy import delete, select
 
-from fieldapp import idnumbers
+from fieldapp import idnumbers, scope
 from fieldapp.audit import services as audit
 from fieldapp.checks.models import STANDARD_KINDS, RegistryBatch, RegistryRecord
 from fieldapp.checks.registry_rows import ID_LIKE, encode_rows
@@ -286,12 +286,14 @@ def prepare_batch(path: str, *, kind: str, filename: str, data_date: date | None
     """Add the batch record of a registry file with its headers and columns; flushes.
 
     The status is "queued" when the ID column is known (given or recognised), else "needs_column".
+    The batch covers the user's divisions, or every division without a user (the command line).
     ``sheet`` is the file already opened, when the caller has it.
     """
     sheet = sheet or open_sheet(path)
     batch = RegistryBatch(
         kind=kind, is_demo=is_demo, filename=filename[:255], sha256=file_sha256(path),
         stored_name=stored_name, imported_by_id=getattr(user, "id", None), locale=locale,
+        division_prefixes=scope.division_prefixes(user) if user is not None else None,
         is_skip_rejected=skip_rejected,
         headers=sheet.headers, header_row=sheet.header_row,
         data_date=check_data_date(data_date) if data_date else _title_date(sheet.title_rows) or today(),
@@ -635,16 +637,6 @@ def file_sha256(path: str) -> str:
 
 
 # -- batches in use ----------------------------------------------------------
-
-
-def current_batches(is_demo: bool) -> dict[str, int]:
-    """Return the newest imported batch of each kind: the newest data date, then the latest import."""
-    rows = db.session.execute(
-        select(RegistryBatch.kind, RegistryBatch.id)
-        .where(RegistryBatch.is_demo == is_demo, RegistryBatch.status == "done")
-        .order_by(RegistryBatch.kind, RegistryBatch.data_date, RegistryBatch.id)
-    ).all()
-    return {kind: batch_id for kind, batch_id in rows}
 
 
 def batches(is_demo: bool, limit: int = 200) -> list[RegistryBatch]:

@@ -36,12 +36,12 @@ from sqlalchemy import (
 )
 
 from fieldapp.audit.services import record
-from fieldapp.checks import registries
+from fieldapp.checks import batch_use
 from fieldapp.checks import settings as check_settings
 from fieldapp.checks.models import CheckRun, RegistryBatch, SuspectedProblem
 from fieldapp.checks.problem_store import lock_saving, store_hits
 from fieldapp.checks.rules import RULES, Rule, RunContext, ordered_rules, rule_name
-from fieldapp.checks.rules.base import KEY_COLUMNS, json_text
+from fieldapp.checks.rules.base import KEY_COLUMNS, BatchInUse, json_text
 from fieldapp.checks.rules.cross_checks import is_certificate
 from fieldapp.db_types import utcnow
 from fieldapp.divisions.models import Division, code_prefix
@@ -124,7 +124,7 @@ def run_checks(*, is_demo: bool = False, division_prefixes: list[str] | None = N
         scope=scope,
         is_demo=is_demo,
         settings=settings,
-        batches=registries.current_batches(is_demo),
+        batches=batch_use.batches_in_use(is_demo),
         has_certificates=_has_certificates(scope),
     )
     rules = [rule for rule in ordered_rules() if settings.is_enabled(rule.id)]
@@ -155,15 +155,17 @@ def run_checks(*, is_demo: bool = False, division_prefixes: list[str] | None = N
     return summary
 
 
-def _check_batches_kept(batches: dict[str, int]) -> None:
+def _check_batches_kept(batches: dict[str, list[BatchInUse]]) -> None:
     """Raise ``RegistryChanged`` when a batch the rules read was deleted since; call under ``lock_saving``.
 
     The hits of a cross-check point to the batch's records, which the delete removed with it.
     """
-    if not batches:
+    read = [batch for kind_batches in batches.values() for batch in kind_batches]
+    if not read:
         return
-    existing = set(db.session.scalars(select(RegistryBatch.id).where(RegistryBatch.id.in_(batches.values()))))
-    deleted_kinds = sorted(kind for kind, batch_id in batches.items() if batch_id not in existing)
+    ids = [batch.id for batch in read]
+    existing = set(db.session.scalars(select(RegistryBatch.id).where(RegistryBatch.id.in_(ids))))
+    deleted_kinds = sorted({batch.kind for batch in read if batch.id not in existing})
     if deleted_kinds:
         message = _("The registry %(kinds)s was deleted while the checks ran, so the result of the run was "
                     "not saved and the problem list was not changed. Run the checks again.",

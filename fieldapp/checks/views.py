@@ -10,7 +10,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from fieldapp.auth.login import roles_required
-from fieldapp.checks import jobs, queries, registries, registry_rows
+from fieldapp.checks import batch_use, jobs, queries, registries, registry_rows
 from fieldapp.checks import settings as check_settings
 from fieldapp.checks.forms import (
     CUSTOM_KIND,
@@ -67,6 +67,7 @@ def inject_helpers():
         "rules": RULES,
         "families": FAMILIES,
         "field_labels": field_labels,
+        "area_names": batch_use.area_names,
     }
 
 
@@ -86,7 +87,7 @@ def summary():
         affected=affected,
         runs=queries.recent_runs(current_user),
         settings=check_settings.load(current_user.is_demo),
-        batches=registries.current_batches(current_user.is_demo),
+        batches=batch_use.batches_in_use(current_user.is_demo),
     )
 
 
@@ -240,6 +241,12 @@ def settings():
     enabled = {rule.id for rule in rules if current.is_enabled(rule.id)}
     formdata = request.form if request.method == "POST" else None
     form = settings_form(thresholds, rules, formdata, values=values, enabled=enabled)
+    # The settings apply to every division of the world, so only an administrator of all of them changes them.
+    can_change = batch_use.covers_every_household(current_user)
+    if request.method == "POST" and not can_change:
+        flash(_("These settings apply to every division, so only an administrator whose divisions include "
+                "every household can change them."), "error")
+        return redirect(url_for("checks.settings"))
     if request.method == "POST" and form.validate_on_submit():
         typed = {threshold.name: form[f"threshold_{threshold.name}"].data or "" for threshold in thresholds}
         chosen = {rule.id for rule in rules if form[f"rule_{rule.id}"].data}
@@ -257,7 +264,7 @@ def settings():
                 flash(_("Nothing was changed."), "info")
             return redirect(url_for("checks.settings"))
     return render_template("checks/settings.html", form=form, thresholds=thresholds, rules=rules,
-                           settings=current)
+                           settings=current, can_change=can_change)
 
 
 def _setting_text(value) -> str:
@@ -295,13 +302,15 @@ def registry_list():
             jobs.start_registry_import(batch.id)
             return redirect(url_for("checks.registry_batch", batch_id=batch.id))
     return render_template("checks/registries.html", form=form,
-                           batches=registries.batches(current_user.is_demo),
-                           current=set(registries.current_batches(current_user.is_demo).values()))
+                           batches=batch_use.visible(registries.batches(current_user.is_demo), current_user),
+                           current=batch_use.ids_in_use(current_user.is_demo))
 
 
-def _batch_or_404(batch_id: int) -> RegistryBatch:
+def _batch_or_404(batch_id: int, *, change: bool = False) -> RegistryBatch:
+    """Return the batch if it covers one of the user's divisions, or for ``change`` only its divisions."""
     batch = db.session.get(RegistryBatch, batch_id)
-    if batch is None or batch.is_demo != current_user.is_demo:
+    allowed = batch_use.can_change if change else batch_use.can_see
+    if batch is None or not allowed(batch, current_user):
         abort(404)
     return batch
 
@@ -309,7 +318,7 @@ def _batch_or_404(batch_id: int) -> RegistryBatch:
 @bp.route("/registries/<int:batch_id>/columns", methods=["GET", "POST"])
 @roles_required("admin")
 def registry_columns(batch_id: int):
-    batch = _batch_or_404(batch_id)
+    batch = _batch_or_404(batch_id, change=True)
     if batch.status != "needs_column":
         return redirect(url_for("checks.registry_batch", batch_id=batch.id))
     form = ColumnForm()
@@ -336,12 +345,12 @@ def registry_columns(batch_id: int):
 @roles_required("admin")
 def registry_batch(batch_id: int):
     batch = _batch_or_404(batch_id)
-    current = registries.current_batches(current_user.is_demo)
     # The first records name people of every division, so only the administrator who imported them sees them.
     records = registries.record_sample(batch) if batch.imported_by_id == current_user.id else []
     return render_template(
         "checks/registry_batch.html", batch=batch, finished=batch.status in REGISTRY_FINISHED,
-        is_current=current.get(batch.kind) == batch.id, records=records, delete_form=BatchDeleteForm(),
+        is_current=batch.id in batch_use.ids_in_use(current_user.is_demo), records=records,
+        delete_form=BatchDeleteForm() if batch_use.can_change(batch, current_user) else None,
     )
 
 
@@ -362,7 +371,7 @@ def registry_status_json(batch_id: int):
 @bp.route("/registries/<int:batch_id>/delete", methods=["POST"])
 @roles_required("admin")
 def registry_delete(batch_id: int):
-    batch = _batch_or_404(batch_id)
+    batch = _batch_or_404(batch_id, change=True)
     form = BatchDeleteForm()
     if not form.validate_on_submit():
         abort(400)

@@ -189,6 +189,7 @@ def upgrade():
     sa.Column('stored_name', sa.String(length=255), nullable=True),
     sa.Column('imported_at', fieldapp.db_types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('imported_by_id', sa.Integer(), nullable=True),
+    sa.Column('division_prefixes', sa.JSON(), nullable=True),
     sa.Column('locale', sa.String(length=10), nullable=False),
     sa.Column('is_skip_rejected', sa.Boolean(), nullable=False),
     sa.Column('headers', sa.JSON(), nullable=False),

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 from flask_babel import force_locale
 
-from fieldapp.checks import registries
+from fieldapp.checks import batch_use, registries
 from fieldapp.checks import settings as check_settings
 from fieldapp.checks.rules import RULES, RunContext
 from fieldapp.checks.services import problem_detail, run_checks, scope_clause
@@ -259,7 +259,7 @@ def test_shared_query_finds_each_rule_hits(ctx, make, tmp_path):
     import_rows(tmp_path, "低保", DIBAO_HEADERS, [[m.name, m.id_number, "农村低保", 520, "2024-01-01"]
                                                 for m in (owner, dibao)])
     context = RunContext(scope=scope_clause(False, None), is_demo=False, settings=check_settings.load(False),
-                         batches=registries.current_batches(False))
+                         batches=batch_use.batches_in_use(False))
     rules = [rule for rule in RULES.values() if rule.shared_query is not None]
 
     shared = db.session.execute(rules[0].shared_query(context, rules)).mappings().all()

@@ -12,6 +12,7 @@ from fieldapp.audit.models import AuditRecord
 from fieldapp.auth.models import User
 from fieldapp.checks import jobs, problem_store, registries, services
 from fieldapp.checks.models import CheckRun, RegistryBatch, RegistryRecord, SuspectedProblem
+from fieldapp.checks.rules.base import BatchInUse
 from fieldapp.db_types import utcnow
 from fieldapp.extensions import db
 from fieldapp.register.models import Household
@@ -232,7 +233,7 @@ def test_run_fails_clearly_when_its_registry_is_deleted(en_client, make, sync_jo
                                        "车辆")
     def delete_first(*args, **kwargs):
         registries.delete_batch(batch, user=None)
-        services._check_batches_kept({"车辆": batch.id})
+        services._check_batches_kept({"车辆": [BatchInUse(batch.id, "车辆", batch.data_date, None)]})
 
     monkeypatch.setattr(services, "_save_problems", delete_first)
     login(en_client, make.user("admin", [make.YANGXIN]))

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from fieldapp import idnumbers
 from fieldapp.audit.models import AuditRecord
-from fieldapp.checks import registries, registry_rows
+from fieldapp.checks import batch_use, registries, registry_rows
 from fieldapp.checks.models import RegistryBatch, RegistryRecord
 from fieldapp.errors import FieldError, ImportRejected
 from fieldapp.extensions import db
@@ -234,7 +234,7 @@ def test_newest_batch_in_use(ctx, tmp_path):
     older = registries.import_registry(path, "车辆", data_date=date(2026, 1, 1))
     newer = registries.import_registry(path, "车辆", data_date=date(2026, 6, 1))
     registries.import_registry(path, "车辆", data_date=date(2025, 6, 1))
-    assert registries.current_batches(False) == {"车辆": newer.id}
+    assert batch_use.ids_in_use(False) == {newer.id}
     assert older.id != newer.id
 
 
@@ -252,7 +252,7 @@ def test_delete_batch(ctx, tmp_path):
     registries.delete_batch(batch, user=None)
     assert db.session.scalars(select(RegistryBatch)).all() == []
     assert db.session.scalars(select(RegistryRecord)).all() == []
-    assert registries.current_batches(False) == {}
+    assert batch_use.batches_in_use(False) == {}
 
 
 def test_deleted_batch_id_not_reused(ctx, tmp_path, make):

@@ -11,6 +11,7 @@ from fieldapp.checks import registries
 from fieldapp.checks import settings as check_settings
 from fieldapp.checks.models import CheckRun, SuspectedProblem
 from fieldapp.checks.rules import RULES
+from fieldapp.checks.rules.base import BatchInUse
 from fieldapp.checks.services import RegistryChanged, _check_batches_kept, division_prefixes_for, run_checks
 from fieldapp.errors import FieldError
 from fieldapp.extensions import db
@@ -226,9 +227,9 @@ def test_deleted_registry_stops_the_saving(ctx, make, tmp_path):
     owner = make.household().members[1]
     batch = registries.import_registry(vehicle_file(tmp_path / "车辆.xlsx", [(owner.name, owner.id_number)]),
                                        "车辆")
-    batch_id = batch.id
+    in_use = BatchInUse(batch.id, "车辆", batch.data_date, None)
     registries.delete_batch(batch, user=None)
 
     with pytest.raises(RegistryChanged, match="车辆 was deleted while the checks ran"):
-        _check_batches_kept({"车辆": batch_id})
+        _check_batches_kept({"车辆": [in_use]})
     _check_batches_kept({})

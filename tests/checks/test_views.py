@@ -366,6 +366,22 @@ def test_settings_invalid(en_client, make):
     assert settings.load(False)["school_age_min"] == 6
 
 
+def test_county_admin_cannot_change_settings(en_client, make):
+    make.household(make.HUIMIN_VILLAGE)
+    login(en_client, make.user("admin", [make.YANGXIN]))
+
+    page = en_client.get("/checks/settings").get_data(as_text=True)
+    response = en_client.post("/checks/settings", data=settings_form(threshold_income_line="7600"),
+                              follow_redirects=True)
+
+    assert "only an administrator whose divisions include every household" in page
+    assert ">Save</button>" not in page
+    assert "only an administrator whose divisions include every household" in response.get_data(as_text=True)
+    from fieldapp.checks import settings
+
+    assert str(settings.load(False)["income_line"]) == "7000"
+
+
 def upload(client, path, kind="车辆", **fields):
     data = {"kind": kind, "file": (io.BytesIO(open(path, "rb").read()), path.rsplit("/", 1)[-1]), **fields}
     return client.post("/checks/registries", data=data, content_type="multipart/form-data")

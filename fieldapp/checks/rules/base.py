@@ -28,6 +28,7 @@ from sqlalchemy import (
     Select,
     String,
     Text,
+    and_,
     case,
     cast,
     extract,
@@ -53,12 +54,38 @@ KEY_COLUMNS = ("household_id", "member_id", "registry_record_id", "evidence_key"
 
 
 @dataclass(frozen=True)
+class BatchInUse:
+    """A registry batch the cross-checks read, and the part of its divisions where it is the newest."""
+
+    id: int
+    kind: str
+    data_date: date
+    # Code prefixes of the divisions it covers; None: every division.
+    prefixes: tuple[str, ...] | None
+    # Prefixes within those where a newer batch of the kind is used instead.
+    replaced: tuple[str, ...] = ()
+
+    def covers(self) -> ColumnElement[bool] | None:
+        """Return the condition on ``Household`` for the households this batch applies to; None for all."""
+        conditions = []
+        if self.prefixes is not None:
+            conditions.append(_in_prefixes(self.prefixes))
+        if self.replaced:
+            conditions.append(~_in_prefixes(self.replaced))
+        return and_(*conditions) if conditions else None
+
+
+def _in_prefixes(prefixes: Sequence[str]) -> ColumnElement[bool]:
+    return or_(*(Household.division_code.startswith(prefix, autoescape=True) for prefix in prefixes))
+
+
+@dataclass(frozen=True)
 class RunContext:
     scope: ColumnElement[bool]  # condition on Household
     is_demo: bool
     settings: CheckSettings
-    # Newest finished registry batch id of each kind that has one.
-    batches: dict[str, int]
+    # The registry batches in use, by kind: for each household, the newest finished batch covering it.
+    batches: dict[str, list[BatchInUse]]
     # Whether any member in scope has a disability certificate number, which cross-checks match by
     # its first 18 characters; without one, that second match is skipped.
     has_certificates: bool = False

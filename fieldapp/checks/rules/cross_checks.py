@@ -25,6 +25,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    union_all,
 )
 
 from fieldapp.checks.models import (
@@ -38,7 +39,7 @@ from fieldapp.checks.models import (
     RegistryBatch,
     RegistryRecord,
 )
-from fieldapp.checks.rules.base import HIGH, MEDIUM, Rule, RunContext, register, sql_format
+from fieldapp.checks.rules.base import HIGH, MEDIUM, BatchInUse, Rule, RunContext, register, sql_format
 from fieldapp.checks.rules.id_numbers import DISABILITY_ID_TYPES
 from fieldapp.register.models import Household, Member
 
@@ -49,13 +50,14 @@ def _name_differs() -> ColumnElement[int]:
     return case((and_(RegistryRecord.name != "", RegistryRecord.name != Member.name), 1), else_=0)
 
 
-def _matches(context: RunContext, batch_ids: list[int], *conditions, kind: str | ColumnElement | None = None,
-             extra_columns: tuple = ()) -> Select:
+def _matches(context: RunContext, batches: list[BatchInUse], *conditions,
+             kind: str | ColumnElement | None = None, extra_columns: tuple = ()) -> Select:
     """Select members in scope whose ID number is in one of the batches, a row per matching registry row.
 
-    ``kind`` names the registry kind of every batch, or is an expression for it; without
-    it, each row reads its batch's kind.
+    A batch matches only the members of households it covers. ``kind`` names the registry
+    kind of every batch, or is an expression for it; without it, each row reads its batch's kind.
     """
+    batch_ids = [batch.id for batch in batches]
     if kind is None:
         kind_column = RegistryBatch.kind
     else:
@@ -73,7 +75,7 @@ def _matches(context: RunContext, batch_ids: list[int], *conditions, kind: str |
 
     # The scope is an EXISTS rather than a join. With the join, SQLite (3.40) went through every household
     # in scope and each of its members, instead of from the registry rows to the few members they match.
-    in_scope = exists().where(Household.id == Member.household_id, context.scope)
+    in_scope = exists().where(Household.id == Member.household_id, context.scope, *_covered(batches))
 
     def joined(member_id_number) -> Select:
         stmt = (
@@ -93,6 +95,18 @@ def _matches(context: RunContext, batch_ids: list[int], *conditions, kind: str |
     if not context.has_certificates:
         return by_id
     return by_id.union_all(joined(func.substr(Member.id_number, 1, 18)).where(is_certificate()))
+
+
+def _covered(batches: list[BatchInUse]) -> list[ColumnElement[bool]]:
+    """Return the condition that each registry record's batch covers the household, as a list of none or one.
+
+    The list is empty when every batch covers every division, as batches imported on the command line do.
+    """
+    areas = [(batch.id, batch.covers()) for batch in batches]
+    if all(area is None for _batch_id, area in areas):
+        return []
+    return [or_(*(RegistryRecord.batch_id == batch_id if area is None else
+                  and_(RegistryRecord.batch_id == batch_id, area) for batch_id, area in areas))]
 
 
 def is_certificate() -> ColumnElement[bool]:
@@ -169,19 +183,22 @@ def _shared_matches(context: RunContext, rules: Sequence[Rule]) -> Select:
     PostgreSQL cost a scan of the members and of the households for each rule.
     """
     rule_of_batch: dict[int, str] = {}
-    kind_of_batch: dict[int, str] = {}
+    read: list[BatchInUse] = []
     conditions = []
     for rule in rules:
-        for kind, batch_id in sorted(context.batches.items()):
-            if kind == rule.registry_kind or (rule.registry_kind == "" and kind not in STANDARD_KINDS):
-                rule_of_batch[batch_id], kind_of_batch[batch_id] = rule.id, kind
+        for kind, batches in sorted(context.batches.items()):
+            if kind != rule.registry_kind and (rule.registry_kind != "" or kind in STANDARD_KINDS):
+                continue
+            for batch in batches:
+                rule_of_batch[batch.id] = rule.id
+                read.append(batch)
                 if rule.id in _MATCH_CONDITIONS:
-                    conditions.append(or_(RegistryRecord.batch_id != batch_id, _MATCH_CONDITIONS[rule.id]()))
+                    conditions.append(or_(RegistryRecord.batch_id != batch.id, _MATCH_CONDITIONS[rule.id]()))
     if not rule_of_batch:
         return _matches(context, [], kind="", extra_columns=(literal("").label("rule_id"),))
-    kind = case(kind_of_batch, value=RegistryRecord.batch_id)
+    kind = case({batch.id: batch.kind for batch in read}, value=RegistryRecord.batch_id)
     rule_id = case(rule_of_batch, value=RegistryRecord.batch_id).label("rule_id")
-    return _matches(context, list(rule_of_batch), *conditions, kind=kind, extra_columns=(rule_id,))
+    return _matches(context, read, *conditions, kind=kind, extra_columns=(rule_id,))
 
 
 def _kind_rule(rule_id: str, kind: str, name, description, severity: int) -> Rule:
@@ -191,7 +208,7 @@ def _kind_rule(rule_id: str, kind: str, name, description, severity: int) -> Rul
         description=description,
         severity=severity,
         fields=CROSS_FIELDS,
-        query=lambda context: _matches(context, _batch_ids(context, kind), kind=kind),
+        query=lambda context: _matches(context, _of_kind(context, kind), kind=kind),
         describe=_describe_match,
         describe_sql=_describe_match_sql,
         shared_query=_shared_matches,
@@ -200,9 +217,8 @@ def _kind_rule(rule_id: str, kind: str, name, description, severity: int) -> Rul
     ))
 
 
-def _batch_ids(context: RunContext, kind: str) -> list[int]:
-    batch_id = context.batches.get(kind)
-    return [batch_id] if batch_id is not None else []
+def _of_kind(context: RunContext, kind: str) -> list[BatchInUse]:
+    return context.batches.get(kind, [])
 
 
 _kind_rule("cross_vehicle", VEHICLE, _l("Owns a vehicle"),
@@ -236,7 +252,7 @@ register(Rule(
     description=_l("The 低保 registry lists the member, but the register does not record 低保 for them."),
     severity=MEDIUM,
     fields=("Member.id_number", "Member.receives_dibao"),
-    query=lambda context: _matches(context, _batch_ids(context, DIBAO), _not_receiving_dibao(), kind=DIBAO),
+    query=lambda context: _matches(context, _of_kind(context, DIBAO), _not_receiving_dibao(), kind=DIBAO),
     describe=_describe_not_in_register,
     describe_sql=_describe_not_in_register_sql,
     shared_query=_shared_matches,
@@ -246,21 +262,27 @@ register(Rule(
 
 
 def _register_only_query(context: RunContext) -> Select:
-    batch_id = context.batches.get(DIBAO)
-    if batch_id is None:
+    batches = _of_kind(context, DIBAO)
+    if not batches:
         return _no_rows()
-    listed = exists().where(RegistryRecord.batch_id == batch_id, RegistryRecord.id_number == Member.id_number)
-    data_date = select(RegistryBatch.data_date).where(RegistryBatch.id == batch_id).scalar_subquery()
+    # A select per batch: each judges the households it covers by its own records.
+    return union_all(*(_register_only_in(context, batch) for batch in batches))
+
+
+def _register_only_in(context: RunContext, batch: BatchInUse) -> Select:
+    listed = exists().where(RegistryRecord.batch_id == batch.id, RegistryRecord.id_number == Member.id_number)
+    area = batch.covers()
     # The scope is an EXISTS rather than a join, so that SQLite (3.40) scans the members once instead of
     # reaching each member of each household in scope through the household index, which took 2 to 3
     # times as long (bench/checks.py).
-    in_scope = exists().where(Household.id == Member.household_id, context.scope)
+    in_scope = exists().where(Household.id == Member.household_id, context.scope,
+                              *([area] if area is not None else []))
     return (
         select(
             Member.household_id.label("household_id"),
             Member.id.label("member_id"),
             literal(DIBAO).label("kind"),
-            data_date.label("data_date"),
+            literal(batch.data_date).label("data_date"),
         )
         .where(Member.receives_dibao.is_(True), in_scope, ~listed)
     )
@@ -285,8 +307,9 @@ register(Rule(
 
 
 def _custom_query(context: RunContext) -> Select:
-    batch_ids = [batch_id for kind, batch_id in context.batches.items() if kind not in STANDARD_KINDS]
-    return _matches(context, batch_ids)
+    batches = [batch for kind, kind_batches in context.batches.items() if kind not in STANDARD_KINDS
+               for batch in kind_batches]
+    return _matches(context, batches)
 
 
 register(Rule(

@@ -1,0 +1,103 @@
+"""Registry batches in use by the cross-checks, and the administrators who may see or change a batch.
+
+A batch covers the divisions of the administrator who uploaded it, or every division
+when it was imported from the command line. For each household the cross-checks read
+the newest batch of each kind that covers it, so a county's own 车辆 file replaces the
+city's in that county only.
+"""
+
+from collections.abc import Sequence
+
+from flask_babel import gettext as _
+from sqlalchemy import exists, not_, or_, select
+
+from fieldapp import scope
+from fieldapp.checks.models import RegistryBatch
+from fieldapp.checks.rules.base import BatchInUse
+from fieldapp.divisions.models import Division
+from fieldapp.extensions import db
+from fieldapp.register.models import Household
+
+
+def batches_in_use(is_demo: bool) -> dict[str, list[BatchInUse]]:
+    """Return, by kind, the finished batches that are the newest for at least one division."""
+    rows = db.session.execute(
+        select(RegistryBatch.id, RegistryBatch.kind, RegistryBatch.data_date, RegistryBatch.division_prefixes)
+        .where(RegistryBatch.is_demo == is_demo, RegistryBatch.status == "done")
+        .order_by(RegistryBatch.kind, RegistryBatch.data_date.desc(), RegistryBatch.id.desc())
+    ).all()
+    in_use: dict[str, list[BatchInUse]] = {}
+    newer: dict[str, list[str] | None] = {}  # by kind: the prefixes newer batches cover; None: all
+    for batch_id, kind, data_date, prefixes in rows:
+        covered = newer.setdefault(kind, [])
+        if covered is None:
+            continue
+        if prefixes is None:
+            in_use.setdefault(kind, []).append(BatchInUse(batch_id, kind, data_date, None, tuple(covered)))
+            newer[kind] = None
+            continue
+        remaining = [prefix for prefix in prefixes if not _within(prefix, covered)]
+        if not remaining:
+            continue
+        replaced = tuple(prefix for prefix in covered if _within(prefix, remaining))
+        in_use.setdefault(kind, []).append(BatchInUse(batch_id, kind, data_date, tuple(remaining), replaced))
+        covered.extend(remaining)
+    return in_use
+
+
+def ids_in_use(is_demo: bool) -> set[int]:
+    return {batch.id for batches in batches_in_use(is_demo).values() for batch in batches}
+
+
+def _within(prefix: str, prefixes: Sequence[str]) -> bool:
+    """Test whether the division of ``prefix`` lies within one of ``prefixes``."""
+    return any(prefix.startswith(other) for other in prefixes)
+
+
+def can_see(batch: RegistryBatch, user) -> bool:
+    """Test whether the batch covers any of the user's divisions, in the user's world."""
+    if batch.is_demo != user.is_demo:
+        return False
+    if batch.division_prefixes is None:
+        return True
+    own = scope.division_prefixes(user)
+    return any(_within(mine, batch.division_prefixes) or _within(theirs, own)
+               for mine in own for theirs in batch.division_prefixes)
+
+
+def can_change(batch: RegistryBatch, user) -> bool:
+    """Test whether every division the batch covers is one of the user's, so the user may delete it."""
+    if batch.is_demo != user.is_demo:
+        return False
+    own = scope.division_prefixes(user)
+    if batch.division_prefixes is None:
+        return covers_every_household(user)
+    return all(_within(theirs, own) for theirs in batch.division_prefixes)
+
+
+def covers_every_household(user) -> bool:
+    """Test whether every household of the user's world lies in the user's divisions."""
+    own = scope.division_prefixes(user)
+    if not own:
+        return False
+    outside = (
+        select(Household.id)
+        .where(Household.is_demo == user.is_demo,
+               not_(or_(*(Household.division_code.startswith(prefix, autoescape=True) for prefix in own))))
+    )
+    return not db.session.execute(select(exists(outside))).scalar_one()
+
+
+def visible(batches: list[RegistryBatch], user) -> list[RegistryBatch]:
+    return [batch for batch in batches if can_see(batch, user)]
+
+
+def area_names(prefixes: list[str] | None) -> str:
+    """Return the names of the divisions a batch covers, joined for display."""
+    if prefixes is None:
+        return _("Every division")
+    # A division's code is its prefix followed by zeros: 371621 is the county 371621000000.
+    codes = [prefix.ljust(12, "0") for prefix in prefixes]
+    rows = db.session.execute(select(Division.code, Division.name).where(Division.code.in_(codes)))
+    names = dict(rows.all())
+    return "、".join(names.get(code, code) for code in codes)
