@@ -92,6 +92,8 @@ _NUMBER_IN_TEXT = re.compile(
     r"|((?:\+?86[ -]?)?1[3-9][0-9](?:[ -]?[0-9]{4}){2})"
     r")(?![0-9Xx])"
 )
+# Full-width digits, X, space, hyphen and plus sign, as Chinese input methods type them, to ASCII.
+_HALF_WIDTH = str.maketrans("０１２３４５６７８９Ｘｘ\u3000－＋", "0123456789Xx -+")
 # Three digits, then four, maybe after a space or hyphen: every number above contains this, and most
 # texts without one are ruled out by this quicker search.
 _DIGIT_GROUPS = re.compile(r"[0-9]{3}[ -]?[0-9]{4}")
@@ -120,12 +122,16 @@ def mask_rejected_value(value: str) -> str:
 
 
 def mask_numbers_in_text(text: str) -> str:
-    """Mask each ID number and mobile phone number written inside ``text``, such as a remark."""
-    return _NUMBER_IN_TEXT.sub(_masked_number, text)
+    """Mask each ID number and mobile phone number written inside ``text``, such as a remark.
+
+    Full-width digits, X, spaces and hyphens are returned as their ASCII forms.
+    """
+    return _NUMBER_IN_TEXT.sub(_masked_number, text.translate(_HALF_WIDTH))
 
 
 def has_number_in_text(text: str) -> bool:
     """Return whether ``text`` contains a number that ``mask_numbers_in_text`` masks."""
+    text = text.translate(_HALF_WIDTH)
     return _DIGIT_GROUPS.search(text) is not None and _NUMBER_IN_TEXT.search(text) is not None
 
 

@@ -5,6 +5,7 @@ from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 
 from fieldapp import idnumbers
+from fieldapp.checks import registry_rows
 from fieldapp.pagination import page_notice
 
 
@@ -33,6 +34,7 @@ def local_date(value, format: str = "yyyy-MM-dd") -> str:
 def init_app(app) -> None:
     app.add_template_filter(masked_id, "mask_id")
     app.add_template_filter(idnumbers.mask_phone, "mask_phone")
+    app.add_template_filter(lambda value: registry_rows.shown_text(str(value)), "mask_numbers")
     app.add_template_filter(local_datetime, "datetime")
     app.add_template_filter(local_date, "date")
     app.add_template_global(page_notice, "pagination_notice")

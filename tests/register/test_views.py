@@ -305,6 +305,21 @@ def test_households_inspector_404(client, make):
     assert client.get("/register/households").status_code == 404
 
 
+def test_household_extra_columns_masked(en_client, make):
+    household = make.household(make.LAODIAN_VILLAGE)
+    extra = {"户主身份证号码": "371622198001016517", "手机号码": 13912345678, "备注": "无"}
+    household.members[0].extra = extra
+    db.session.flush()
+    login(en_client, make.user("supervisor", [make.YANGXIN]))
+
+    text = en_client.get(f"/register/households/{household.id}").get_data(as_text=True)
+
+    assert "371622********6517" in text
+    assert "371622198001016517" not in text
+    assert "139****5678" in text
+    assert "13912345678" not in text
+
+
 def test_household_page(en_client, make):
     household = make.household(make.LAODIAN_VILLAGE, members=3, phone="13800007368", risks=["因病"])
     member = household.members[1]
