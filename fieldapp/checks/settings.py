@@ -2,8 +2,8 @@
 
 Thresholds vary by year and place, so none is fixed in a rule: each rule reads
 them from ``CheckSettings``. A threshold without a stored value has its default.
-The reference date for ages defaults to the export date of the newest register
-import that has one, else today in the display time zone.
+The reference date for ages defaults to the latest export date of the register
+imports, else today in the display time zone.
 """
 
 import logging
@@ -17,7 +17,7 @@ from flask import current_app
 from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from fieldapp.audit.services import record
 from fieldapp.checks.models import CheckRuleSetting, CheckThreshold
@@ -53,8 +53,8 @@ THRESHOLDS: dict[str, Threshold] = {
     for threshold in (
         Threshold(
             "reference_date", _l("Reference date for ages"),
-            _l("Ages are computed on this date. Leave it empty to use the export date of the newest "
-               "register import, or today when no import has one."),
+            _l("Ages are computed on this date. Leave it empty to use the latest export date of the "
+               "register imports, or today when no import has one."),
             DATE, None,
         ),
         Threshold(
@@ -169,12 +169,11 @@ def _reference_date(setting: date | None, is_demo: bool) -> tuple[date, str]:
         return setting, "setting"
     # An upload's households are written and committed before its status becomes "checking", and the
     # checks that follow the upload run in that status, so they read the date of the file just imported.
+    # The latest date rather than the newest import's: importing an older export for one county must
+    # not move every household's ages back.
     newest_export = db.session.execute(
-        select(RegisterImport.export_date)
-        .where(RegisterImport.is_demo == is_demo, RegisterImport.export_date.is_not(None),
-               RegisterImport.status.in_(("checking", "done")))
-        .order_by(RegisterImport.id.desc())
-        .limit(1)
+        select(func.max(RegisterImport.export_date))
+        .where(RegisterImport.is_demo == is_demo, RegisterImport.status.in_(("checking", "done")))
     ).scalar()
     if newest_export is not None:
         return newest_export, "export_date"

@@ -140,6 +140,19 @@ def test_dibao_both_directions(ctx, make, tmp_path):
     assert only_register.detail_values == {"kind": "低保", "data_date": "2026-06-30"}
 
 
+def test_dibao_lists_certificate_holder(ctx, make, tmp_path):
+    holder = make.household(members=1).members[0]
+    id_number = holder.id_number
+    holder.id_type, holder.id_number, holder.receives_dibao = "残疾证", id_number + "42", True
+    db.session.flush()
+    import_rows(tmp_path, "低保", DIBAO_HEADERS, [[holder.name, id_number, "农村低保", 520, "2024-01-01"]])
+
+    run_checks()
+
+    assert problems("cross_dibao_register_only") == []
+    assert problems("cross_dibao_registry_only") == []
+
+
 def test_dibao_register_only_needs_registry(ctx, make):
     household = make.household(members=1)
     household.members[0].receives_dibao = True

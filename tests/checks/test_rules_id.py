@@ -120,3 +120,15 @@ def test_birth_date_valid_edges(ctx, make, birth):
     db.session.flush()
     run_checks()
     assert [p.rule_id for p in problems() if p.rule_id.startswith("id_")] == []
+
+
+@pytest.mark.parametrize("id_type", ["身份证", "二代身份证"])
+def test_resident_id_type_names_checked(ctx, make, id_type):
+    member = make.household(members=1).members[0]
+    wrong = member.id_number[:17] + ("0" if member.id_number[17] != "0" else "1")
+    member.id_type, member.id_number = id_type, wrong
+    db.session.flush()
+
+    run_checks()
+
+    assert hits("id_check_character") == [(member.household_id, member.id)]

@@ -105,6 +105,13 @@ def test_reference_date_of_import_being_checked(ctx):
     assert settings.load(False).reference_date == date(2026, 12, 31)
 
 
+def test_older_export_keeps_reference_date(ctx):
+    for name, export_date in (("a.xlsx", date(2026, 11, 30)), ("b.xlsx", date(2024, 1, 1))):
+        db.session.add(RegisterImport(filename=name, sha256="0" * 64, export_date=export_date, status="done"))
+    db.session.flush()
+    assert settings.load(False).reference_date == date(2026, 11, 30)
+
+
 def test_switched_off_rule_not_run(ctx, make):
     household = make.household()
     household.members[0].birth_date = date(1979, 5, 5)

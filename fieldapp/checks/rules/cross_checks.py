@@ -271,6 +271,10 @@ def _register_only_query(context: RunContext) -> Select:
 
 def _register_only_in(context: RunContext, batch: BatchInUse) -> Select:
     listed = exists().where(RegistryRecord.batch_id == batch.id, RegistryRecord.id_number == Member.id_number)
+    # A disability certificate holder is listed under the certificate's first 18 characters, their ID number.
+    holder = func.substr(Member.id_number, 1, 18)
+    listed_as_holder = exists().where(RegistryRecord.batch_id == batch.id, RegistryRecord.id_number == holder)
+    listed = listed | (is_certificate() & listed_as_holder)
     area = batch.covers()
     # The scope is an EXISTS rather than a join, so that SQLite (3.40) scans the members once instead of
     # reaching each member of each household in scope through the household index, which took 2 to 3

@@ -39,11 +39,11 @@ from fieldapp.checks.rules.base import (
 from fieldapp.idnumbers import CHECK_CHARACTERS, WEIGHTS
 from fieldapp.register.models import Member
 
-# ID types whose number is an 18-character resident ID. A blank type is read as one,
-# because registers leave the column empty when every member has a resident ID.
-RESIDENT_ID_TYPES = ("居民身份证", "")
+# ID types whose number is an 18-character resident ID, under the names registers give it. A blank
+# type is read as one, because registers leave the column empty when every member has a resident ID.
+RESIDENT_ID_TYPES = ("居民身份证", "身份证", "二代身份证", "第二代居民身份证", "")
 # ID types whose number is a 20-character disability certificate number.
-DISABILITY_ID_TYPES = ("残疾人证",)
+DISABILITY_ID_TYPES = ("残疾人证", "残疾证", "中华人民共和国残疾人证")
 
 # Province codes of GB/T 2260, and 9 for the permanent residence IDs of foreigners (2023 format).
 PROVINCE_CODES = (
