@@ -53,6 +53,12 @@ def serve_command(info: ScriptInfo, host: str, port: int, threads: int) -> None:
                 "FieldApp itself, may be using the port: stop it, or choose another port, e.g. "
                 "make run PORT=5001.", host=host, port=port, error=error.strerror or error)) from error
     with app.app_context():
+        # After the port is taken, so that a second ``serve`` of the same installation, which fails
+        # above, does not mark the first one's jobs.
+        # NOTE: another server process on another port with the same database would lose its running jobs.
+        from fieldapp.job_recovery import fail_abandoned_jobs
+
+        fail_abandoned_jobs(app.config["BABEL_DEFAULT_LOCALE"])
         click.echo(ngettext("FieldApp is running on http://%(host)s:%(port)d with %(num)d thread. Press "
                             "Ctrl+C to stop it.",
                             "FieldApp is running on http://%(host)s:%(port)d with %(num)d threads. Press "

@@ -12,8 +12,8 @@ transaction, so nothing of a failed import stays. On SQLite that transaction
 takes the write lock, and other requests wait for it: under a second for
 5,000 members on a 2-core virtual machine.
 
-NOTE: a job whose process stops, as in a server restart, stays in its last
-status because nothing marks abandoned jobs. Its file can be uploaded again.
+A job whose process stops, as in a server restart, keeps its last status until
+the next ``serve`` marks it failed (``fieldapp.job_recovery``).
 """
 
 import logging
