@@ -17,12 +17,12 @@ SEVERITY_LABELS = {LOW: _l("Low"), MEDIUM: _l("Medium"), HIGH: _l("High")}
 
 STATUS_LABELS = {
     "open": _l("Open"),
-    "resolved_by_data": _l("Resolved by newer data"),
+    "resolved_by_data": _l("No longer found"),
     "rule_disabled": _l("Rule switched off"),
 }
 
 # The choices of the problem list's status filter (``queries.STATUS_FILTERS``), in that order.
-STATUS_FILTER_LABELS = {"open": _l("Open"), "resolved": _l("Resolved"), "all": _l("All")}
+STATUS_FILTER_LABELS = {"open": _l("Open"), "resolved": _l("Resolved or set aside"), "all": _l("All")}
 
 
 class ProblemFilterForm(FlaskForm):

@@ -108,8 +108,8 @@ def test_run_checks_chinese_by_default(app, make, monkeypatch):
     assert "校验规则 1/" in result.output
     assert "正在保存疑似问题 " in result.output
     assert "年龄计算基准日期：" in result.output
-    assert ("疑似问题：新增 1 个（其中重新出现 0 个），保留 0 个，因数据更新消除 0 个，因规则停用搁置 0 个。"
-            in result.output)
+    assert ("疑似问题：新增 1 个（其中重新出现 0 个），保留 0 个，"
+            "重新校验后不再发现 0 个，因规则停用搁置 0 个。") in result.output
     assert "已完成，用时 " in result.output
     assert "opened" not in result.output
     assert "Done in" not in result.output

@@ -316,7 +316,7 @@ def test_household_page_names_switched_off_rule(en_client, make):
     text = en_client.get(f"/register/households/{household.id}").get_data(as_text=True)
 
     assert text.count("Rule switched off") == 1
-    assert text.count("Resolved by newer data") == 1
+    assert text.count("No longer found") == 1
 
 
 def test_settings_page(en_client, make):
