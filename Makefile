@@ -33,12 +33,13 @@ extract-messages: install
 	$(BIN)/pybabel update -i fieldapp/translations/messages.pot -d fieldapp/translations --no-fuzzy-matching
 
 # Migrate, load Binzhou's divisions, the questionnaire and the demo data; each step is idempotent.
-# `make run NO_DEMO=1` skips the demo accounts, whose password the README publishes.
+# `make run NO_DEMO=1` skips the demo data and deactivates the demo accounts, whose password the
+# README publishes.
 setup: install translations
 	$(FLASK) db upgrade
 	$(FLASK) import-divisions
 	$(FLASK) load-questionnaires
-	$(if $(NO_DEMO),@echo "NO_DEMO is set: no demo accounts or demo data.",$(FLASK) seed-demo --if-missing)
+	$(if $(NO_DEMO),$(FLASK) deactivate-demo,$(FLASK) seed-demo --if-missing)
 
 run: setup
 	$(FLASK) serve --host $(HOST) --port $(PORT)

@@ -96,9 +96,9 @@ def _register_commands(app: Flask) -> None:
     from fieldapp.register.cli import import_register
     from fieldapp.sampling.cli import sample
     from fieldapp.server import serve_command
-    from fieldapp.training.cli import reset_demo, seed_demo
+    from fieldapp.training.cli import deactivate_demo, reset_demo, seed_demo
     from fieldapp.visits.cli import load_questionnaires
 
     for command in (create_user, import_divisions, import_register, import_registry, run_checks, sample,
-                    seed_demo, reset_demo, load_questionnaires, serve_command):
+                    seed_demo, reset_demo, deactivate_demo, load_questionnaires, serve_command):
         app.cli.add_command(command)

@@ -1,4 +1,4 @@
-"""``flask seed-demo`` and ``flask reset-demo``: the training data."""
+"""``flask seed-demo``, ``flask reset-demo`` and ``flask deactivate-demo``: the training data and accounts."""
 
 import click
 from babel.lists import format_list
@@ -49,6 +49,16 @@ def reset_demo(households, seed):
     ))
     _seed(households, seed)
     demo.remove_deleted_files(deleted)
+
+
+@click.command("deactivate-demo")
+@with_appcontext
+def deactivate_demo():
+    """Deactivate every demo account, for a server with real data. reset-demo restores them."""
+    count = demo.deactivate_demo_accounts()
+    db.session.commit()
+    click.echo(ngettext("%(num)d demo account deactivated. The command reset-demo restores them.",
+                        "%(num)d demo accounts deactivated. The command reset-demo restores them.", count))
 
 
 def _seed(households: int, seed: int) -> None:

@@ -267,3 +267,13 @@ def remove_deleted_files(summary: DeleteSummary) -> None:
     evidence.remove_files(summary.evidence_names)
     for path in summary.import_paths:
         remove_stored_file(path, "demo register file")
+
+
+def deactivate_demo_accounts() -> int:
+    """Deactivate every demo account, the standard ones included; flushes and returns how many."""
+    active = User.is_demo.is_(True) & User.is_active_account.is_(True)
+    count = db.session.execute(update(User).where(active).values(is_active_account=False)).rowcount
+    db.session.expire_all()
+    record("training.deactivate_accounts", object_type="Demo", accounts=count)
+    logger.info("%d demo accounts deactivated", count)
+    return count

@@ -89,3 +89,21 @@ def test_reset_demo_other_seed(app):
     assert result.exit_code == 0, result.output
     assert len(demo_household_numbers()) == 40
     assert demo_household_numbers() != numbers
+
+
+def test_deactivate_demo_accounts(app, make):
+    trainee = make.user("inspector", is_demo=True, username="trainee")
+    real = make.user("admin", username="real-admin")
+    run(app, "seed-demo", "--households", "30", "--seed", "5")
+
+    result = run(app, "deactivate-demo")
+
+    assert result.exit_code == 0, result.output
+    assert "8 demo accounts deactivated" in result.output
+    active_demo = select(func.count()).where(User.is_demo.is_(True), User.is_active_account.is_(True))
+    assert db.session.scalar(active_demo) == 0
+    assert not trainee.is_active_account
+    assert real.is_active_account
+
+    run(app, "reset-demo", "--households", "30", "--seed", "5")
+    assert db.session.scalar(active_demo) == 7
