@@ -343,6 +343,9 @@ def test_household_page(en_client, make):
     assert "1980-01-01" in text
     assert "ID check character wrong" in text
     assert "校验位应为 X" in text
+    of_household = SuspectedProblem.household_id == household.id
+    [problem_id] = db.session.scalars(select(SuspectedProblem.id).where(of_household))
+    assert f'href="/checks/problems/{problem_id}"' in text
 
 
 def test_household_out_of_scope(client, make):
