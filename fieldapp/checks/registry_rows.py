@@ -20,14 +20,16 @@ from fieldapp.checks.models import BUSINESS, DECEASED, DIBAO, HOUSING, PAYROLL, 
 from fieldapp.register.columns import normalize_header
 from fieldapp.register.parsing import to_json_value
 
-# Normalised headers of the columns that identify a registry row of a kind beside its ID number.
-# An empty tuple: the ID number alone identifies it.
+# Normalised headers of the columns that identify a registry row of a kind beside its ID number, in
+# groups of names for the same column. The first name of a group stands for the others in the
+# fingerprint, so a newer file that names the column differently keeps its problems. An empty tuple
+# means that the ID number alone identifies the row.
 IDENTITY_HEADERS = {
     DIBAO: (), PAYROLL: (), DECEASED: (),
-    HOUSING: ("不动产权证号", "不动产权证书号", "不动产单元号", "房产证号", "房屋所有权证号", "坐落",
-              "坐落地址", "房屋坐落", "房屋地址"),
-    VEHICLE: ("号牌号码", "车牌号码", "号牌", "车牌号", "车辆识别代号", "车架号"),
-    BUSINESS: ("统一社会信用代码", "注册号", "市场主体名称", "企业名称", "名称"),
+    HOUSING: (("不动产权证号", "不动产权证书号", "房产证号", "房屋所有权证号"), ("不动产单元号",),
+              ("坐落", "坐落地址", "房屋坐落", "房屋地址")),
+    VEHICLE: (("号牌号码", "车牌号码", "号牌", "车牌号"), ("车辆识别代号", "车架号")),
+    BUSINESS: (("统一社会信用代码",), ("注册号",), ("市场主体名称", "企业名称", "名称")),
 }
 # A column kept in the details but left out of the summary and fingerprint: the running row number.
 ROW_NUMBER_HEADERS = ("序号",)
@@ -77,20 +79,21 @@ def looks_like_id(text: str) -> bool:
     return 15 <= len(text) <= 40 and bool(ID_LIKE.match(idnumbers.normalize(text)))
 
 
-def identity_headers(kind: str, headers: list[str]) -> set[str] | None:
+def identity_headers(kind: str, headers: list[str]) -> dict[str, str] | None:
     """Return the headers whose values identify a row of ``kind`` beside its ID number; None for all of them.
 
-    A 低保, payroll or death entry is the person, so next month's amount or employer keeps its
-    problem. A car is its plate, a property its certificate or address, a business its credit
-    code or name. A custom kind, or a file without such a column, is identified by every column.
+    Each header maps to the name that stands for it in the fingerprint. A 低保, payroll or death
+    entry is the person, so next month's amount or employer keeps its problem. A car is its
+    plate, a property its certificate or address, a business its credit code or name. A custom
+    kind, or a file without such a column, is identified by every column, under its own header.
     """
-    synonyms = IDENTITY_HEADERS.get(kind)
-    if synonyms is None:
+    groups = IDENTITY_HEADERS.get(kind)
+    if groups is None:
         return None
-    if not synonyms:
-        return set()
-    found = {header for header in headers if normalize_header(header) in synonyms}
-    return found or None
+    names = {synonym: group[0] for group in groups for synonym in group}
+    normalized = {header: normalize_header(header) for header in headers}
+    found = {header: names[name] for header, name in normalized.items() if name in names}
+    return found if found or not groups else None
 
 
 def fingerprint(kind: str, id_number: str, details: dict, headers: list[str] | None = None) -> str:
@@ -102,9 +105,11 @@ def fingerprint(kind: str, id_number: str, details: dict, headers: list[str] | N
     separator U+001E is a control character that neither an ID number nor a kind contains.
     """
     identity = identity_headers(kind, list(details) if headers is None else headers)
-    content = {header: value for header, value in details.items()
-               if header not in ROW_NUMBER_HEADERS and (identity is None or header in identity)}
-    text = json.dumps(content, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    content = sorted(((header if identity is None else identity[header]), header, value)
+                     for header, value in details.items()
+                     if header not in ROW_NUMBER_HEADERS and (identity is None or header in identity))
+    pairs = [_encode_text(name) + ":" + _encoded(value) for name, _header, value in content]
+    text = "{" + ",".join(pairs) + "}"
     return _hash([kind, id_number, text])
 
 
@@ -146,9 +151,14 @@ def encode_rows(kind: str, headers: list[str], skipped: set[int], rows: list[lis
     summaries = list(map(_shortened, _joined(" ", [column.texts() for _header, column in content], count)))
     # The fingerprint's text: kind, ID number and the JSON of the identifying columns in header order.
     identity = identity_headers(kind, [header for header, _column in columns])
-    identifying = content if identity is None else [item for item in content if item[0] in identity]
+    if identity is None:
+        identifying = sorted(content, key=_header_of)
+    else:
+        # Under the names that stand for the headers, in the order of those names, then of the headers.
+        named = sorted((identity[header], header, column) for header, column in content if header in identity)
+        identifying = [(name, column) for name, _header, column in named]
     prefix = _percent_escaped(kind) + "\x1e%s\x1e"
-    marked = _json_objects(sorted(identifying, key=_header_of), [id_numbers], count, prefix)
+    marked = _json_objects(identifying, [id_numbers], count, prefix)
     digests = map(_digest, map(str.encode, marked))
     return (_json_objects(columns, [], count), summaries,
             list(map(operator.methodcaller("hexdigest"), digests)))

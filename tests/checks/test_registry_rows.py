@@ -75,6 +75,22 @@ def test_identity_of_kinds():
             != registry_rows.fingerprint("残疾人", ID, {"残疾等级": "三级"}, custom))
 
 
+@pytest.mark.parametrize(("first", "second"), [("坐落", "坐落地址"), ("房产证号", "不动产权证号")])
+def test_renamed_identity_column_same_fingerprint(first, second):
+    rows = [["张三", ID, "黄河三路82号", 96.5]]
+    marks = []
+    for name in (first, second):
+        headers = ["姓名", "证件号码", name, "面积"]
+        [(details, _summary, mark)] = encoded(rows, headers)
+        assert mark == registry_rows.fingerprint("房产", ID, details, headers)
+        marks.append(mark)
+
+    assert marks[0] == marks[1]
+    moved = [["张三", ID, "黄河三路83号", 96.5]]
+    [(_details, _summary, other_address)] = encoded(moved, ["姓名", "证件号码", first, "面积"])
+    assert other_address != marks[0]
+
+
 def test_missing_cells_left_out():
     rows = [
         [1.0, "张三", ID, "  ", None, True, date(2023, 5, 11)],  # shorter than the header row
