@@ -42,7 +42,7 @@ from fieldapp.checks.models import CheckRun, RegistryBatch, SuspectedProblem
 from fieldapp.checks.problem_store import lock_saving, store_hits
 from fieldapp.checks.rules import RULES, Rule, RunContext, ordered_rules, rule_name
 from fieldapp.checks.rules.base import KEY_COLUMNS, BatchInUse, json_text
-from fieldapp.checks.rules.cross_checks import is_certificate
+from fieldapp.checks.rules.cross_checks import is_certificate, is_first_generation
 from fieldapp.db_types import utcnow
 from fieldapp.divisions.models import Division, code_prefix
 from fieldapp.errors import FieldError
@@ -126,6 +126,7 @@ def run_checks(*, is_demo: bool = False, division_prefixes: list[str] | None = N
         settings=settings,
         batches=batch_use.batches_in_use(is_demo),
         has_certificates=_has_certificates(scope),
+        has_first_generation_ids=_has_first_generation_ids(scope),
     )
     rules = [rule for rule in ordered_rules() if settings.is_enabled(rule.id)]
     switched_off = [rule_id for rule_id in RULES if not settings.is_enabled(rule_id)]
@@ -196,15 +197,22 @@ def scope_clause(is_demo: bool, division_prefixes: list[str] | None) -> ColumnEl
 
 
 def _has_certificates(scope: ColumnElement[bool]) -> bool:
-    # Most registers have no 20-character number at all. The length alone is read from the ID number
-    # index, a far smaller scan than the members' rows.
-    twenty = select(Member.id_number).where(func.length(Member.id_number) == 20)
-    if not db.session.execute(select(exists(twenty))).scalar_one():
+    return _any_in_scope(scope, 20, is_certificate())
+
+
+def _has_first_generation_ids(scope: ColumnElement[bool]) -> bool:
+    return _any_in_scope(scope, 15, is_first_generation())
+
+
+def _any_in_scope(scope: ColumnElement[bool], length: int, condition: ColumnElement[bool]) -> bool:
+    """Test whether a member in scope has an ID number of ``length`` characters meeting ``condition``."""
+    # Most registers have no such number at all. The length alone is read from the ID number index, a
+    # far smaller scan than the members' rows.
+    of_length = select(Member.id_number).where(func.length(Member.id_number) == length)
+    if not db.session.execute(select(exists(of_length))).scalar_one():
         return False
-    holders = (
-        select(Member.id).join(Household, Member.household_id == Household.id).where(scope, is_certificate())
-    )
-    return db.session.execute(select(exists(holders))).scalar_one()
+    members = select(Member.id).join(Household, Member.household_id == Household.id).where(scope, condition)
+    return db.session.execute(select(exists(members))).scalar_one()
 
 
 def _json_value(value):

@@ -109,6 +109,24 @@ def test_disability_certificate_matched(ctx, make, tmp_path):
     assert hits("cross_vehicle") == [(member.household_id, member.id)]
 
 
+def test_first_generation_id_matched(ctx, make, tmp_path):
+    member = make.household(members=1).members[0]
+    member.id_number = "371622800101001"
+    member.receives_dibao = True
+    db.session.flush()
+    # Registries store the 18-character form.
+    path = vehicle_file(tmp_path / "车辆.xlsx", [(member.name, "371622198001010019")])
+    registries.import_registry(path, "车辆")
+    # The 低保 registry writes the 15 digits, which its import widens.
+    dibao = [[member.name, "371622800101001", "农村低保", 520, "2024-01-01"]]
+    import_rows(tmp_path, "低保", DIBAO_HEADERS, dibao)
+
+    run_checks()
+
+    assert hits("cross_vehicle") == [(member.household_id, member.id)]
+    assert hits("cross_dibao_register_only") == []
+
+
 def import_vehicles(tmp_path, members, **options):
     path = tmp_path / f"车辆-{len(list(tmp_path.iterdir()))}.xlsx"
     return registries.import_registry(vehicle_file(path, [(m.name, m.id_number) for m in members]), "车辆",

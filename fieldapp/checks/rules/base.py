@@ -89,6 +89,9 @@ class RunContext:
     # Whether any member in scope has a disability certificate number, which cross-checks match by
     # its first 18 characters; without one, that second match is skipped.
     has_certificates: bool = False
+    # Whether any member in scope has a 15-digit first-generation ID number, which cross-checks match
+    # in its 18-character form, as registries store it.
+    has_first_generation_ids: bool = False
 
 
 @dataclass(frozen=True)

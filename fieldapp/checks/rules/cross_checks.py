@@ -18,6 +18,7 @@ from sqlalchemy import (
     Select,
     and_,
     case,
+    cast,
     exists,
     false,
     func,
@@ -41,6 +42,7 @@ from fieldapp.checks.models import (
 )
 from fieldapp.checks.rules.base import HIGH, MEDIUM, BatchInUse, Rule, RunContext, register, sql_format
 from fieldapp.checks.rules.id_numbers import DISABILITY_ID_TYPES
+from fieldapp.idnumbers import CHECK_CHARACTERS, WEIGHTS
 from fieldapp.register.models import Household, Member
 
 CROSS_FIELDS = ("Member.id_number",)
@@ -92,9 +94,12 @@ def _matches(context: RunContext, batches: list[BatchInUse], *conditions,
     if not batch_ids:
         # No rows, but the columns that ``Rule.describe_sql`` reads.
         return by_id.where(false())
-    if not context.has_certificates:
-        return by_id
-    return by_id.union_all(joined(func.substr(Member.id_number, 1, 18)).where(is_certificate()))
+    others = []
+    if context.has_certificates:
+        others.append(joined(func.substr(Member.id_number, 1, 18)).where(is_certificate()))
+    if context.has_first_generation_ids:
+        others.append(joined(widened_id(Member.id_number)).where(is_first_generation()))
+    return by_id.union_all(*others) if others else by_id
 
 
 def _covered(batches: list[BatchInUse]) -> list[ColumnElement[bool]]:
@@ -107,6 +112,22 @@ def _covered(batches: list[BatchInUse]) -> list[ColumnElement[bool]]:
         return []
     return [or_(*(RegistryRecord.batch_id == batch_id if area is None else
                   and_(RegistryRecord.batch_id == batch_id, area) for batch_id, area in areas))]
+
+
+def is_first_generation() -> ColumnElement[bool]:
+    """Test whether the member's number is a 15-digit first-generation resident ID."""
+    return func.length(Member.id_number) == 15
+
+
+def widened_id(id_number: ColumnElement[str]) -> ColumnElement[str]:
+    """Build in SQL the 18-character form of a 15-digit ID number, as ``registries.widen_id`` does.
+
+    "19" goes after the 6-digit region code, and the check character is computed from the 17 digits.
+    """
+    first17 = func.substr(id_number, 1, 6).concat("19").concat(func.substr(id_number, 7, 9))
+    weighted = sum(cast(func.substr(first17, index + 1, 1), Integer) * weight
+                   for index, weight in enumerate(WEIGHTS))
+    return first17.concat(func.substr(CHECK_CHARACTERS, (weighted % 11) + 1, 1))
 
 
 def is_certificate() -> ColumnElement[bool]:
@@ -275,6 +296,10 @@ def _register_only_in(context: RunContext, batch: BatchInUse) -> Select:
     holder = func.substr(Member.id_number, 1, 18)
     listed_as_holder = exists().where(RegistryRecord.batch_id == batch.id, RegistryRecord.id_number == holder)
     listed = listed | (is_certificate() & listed_as_holder)
+    if context.has_first_generation_ids:
+        widened = RegistryRecord.id_number == widened_id(Member.id_number)
+        listed_widened = exists().where(RegistryRecord.batch_id == batch.id, widened)
+        listed = listed | (is_first_generation() & listed_widened)
     area = batch.covers()
     # The scope is an EXISTS rather than a join, so that SQLite (3.40) scans the members once instead of
     # reaching each member of each household in scope through the household index, which took 2 to 3
