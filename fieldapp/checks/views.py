@@ -28,6 +28,7 @@ from fieldapp.checks.models import CHECK_RUN_FINISHED, REGISTRY_FINISHED, CheckR
 from fieldapp.checks.rules import FAMILIES, RULES, ordered_rules
 from fieldapp.checks.rules.base import field_labels
 from fieldapp.checks.services import SAVING_STEP, problem_detail, rule_name
+from fieldapp.divisions.models import Division
 from fieldapp.errors import FieldError, ImportRejected
 from fieldapp.extensions import db
 from fieldapp.pagination import requested_page
@@ -180,11 +181,14 @@ def _filter_form() -> tuple[ProblemFilterForm, queries.ProblemFilters]:
     # without a word, and the list would look filtered when it is not.
     applied = {form.rule: filters.rule_id, form.severity: severity, form.township: township,
                form.village: filters.village_code, form.status: filters.status}
+    divisions = (form.township, form.village)
     for select_field, value in applied.items():
         typed = (select_field.data or "").strip()
         if typed and typed != value:
+            # A division's code is shown by its name, as in the choices.
+            division = db.session.get(Division, typed) if select_field in divisions else None
             select_field.errors = [_("%(value)s is not one of the choices, so this filter is not applied.",
-                                     value=typed[:100])]
+                                     value=division.name if division is not None else typed[:100])]
     return form, filters
 
 

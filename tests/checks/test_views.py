@@ -157,7 +157,7 @@ def test_problem_list_filters(en_client, make):
                          f"&village={make.LAODIAN_VILLAGE}").get_data(as_text=True)
     assert "no_such_rule is not one of the choices, so this filter is not applied." in text
     assert "9 is not one of the choices" in text
-    assert f"{make.LAODIAN_VILLAGE} is not one of the choices" in text
+    assert "崔寨村村民委员会 is not one of the choices" in text
     assert f"{make.SHUIWAN} is not one of the choices" not in text
     assert "is not one of the choices" not in en_client.get("/checks/problems?rule=id_sex_mismatch").get_data(
         as_text=True)
