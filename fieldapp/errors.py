@@ -19,6 +19,14 @@ class ImportRejected(ValueError):
         self.rejections = rejections or []
 
 
+class RowsRejected(ImportRejected):
+    """Rows of an import file were rejected, so nothing was imported.
+
+    Importing again with the rejected rows skipped would store the others. The upload page and the
+    command line word that advice differently, so the command line catches this class.
+    """
+
+
 class Conflict(RuntimeError):
     """A record changed after the user loaded it, so their change was not saved.
 

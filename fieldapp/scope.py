@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from threading import Lock
 
-from flask import abort
+from flask import abort, g
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
 
 from fieldapp.checks.models import SuspectedProblem
@@ -53,6 +53,42 @@ def division_prefixes(user) -> list[str]:
     if len(rows) == len(set(codes)):
         _prefix_cache[key] = prefixes
     return prefixes
+
+
+def covers_every_household(user) -> bool:
+    """Return whether every household of the user's world lies in the user's divisions.
+
+    Counts and settings over every division may be shown to or changed by such a user only. The
+    result is cached for one application context (a request or a job), because an import can add
+    households.
+    """
+    own = division_prefixes(user)
+    if not own:
+        return False
+    cache = g.setdefault("covers_every_household", {})
+    key = (user.is_demo, tuple(own))
+    if key not in cache:
+        outside = select(Household.id).where(
+            Household.is_demo == user.is_demo,
+            ~or_(*(Household.division_code.startswith(prefix, autoescape=True) for prefix in own)),
+        )
+        cache[key] = not db.session.execute(select(exists(outside))).scalar_one()
+    return cache[key]
+
+
+def covers_divisions(user, prefixes: list[str] | None) -> bool:
+    """Return whether every division under ``prefixes`` lies in the user's divisions.
+
+    None means every division, as for a check run over all divisions: then every household of
+    the user's world must lie in the user's divisions. Counts made over such divisions may be
+    shown to the user only when this is true.
+    """
+    own = division_prefixes(user)
+    if not own:
+        return False
+    if prefixes is None:
+        return covers_every_household(user)
+    return all(any(prefix.startswith(mine) for mine in own) for prefix in prefixes)
 
 
 def household_clause(user) -> ColumnElement[bool]:

@@ -9,14 +9,13 @@ city's in that county only.
 from collections.abc import Sequence
 
 from flask_babel import gettext as _
-from sqlalchemy import exists, not_, or_, select
+from sqlalchemy import select
 
 from fieldapp import scope
 from fieldapp.checks.models import RegistryBatch
 from fieldapp.checks.rules.base import BatchInUse
 from fieldapp.divisions.models import Division
 from fieldapp.extensions import db
-from fieldapp.register.models import Household
 
 
 def batches_in_use(is_demo: bool) -> dict[str, list[BatchInUse]]:
@@ -67,25 +66,7 @@ def can_see(batch: RegistryBatch, user) -> bool:
 
 def can_change(batch: RegistryBatch, user) -> bool:
     """Test whether every division the batch covers is one of the user's, so the user may delete it."""
-    if batch.is_demo != user.is_demo:
-        return False
-    own = scope.division_prefixes(user)
-    if batch.division_prefixes is None:
-        return covers_every_household(user)
-    return all(_within(theirs, own) for theirs in batch.division_prefixes)
-
-
-def covers_every_household(user) -> bool:
-    """Test whether every household of the user's world lies in the user's divisions."""
-    own = scope.division_prefixes(user)
-    if not own:
-        return False
-    outside = (
-        select(Household.id)
-        .where(Household.is_demo == user.is_demo,
-               not_(or_(*(Household.division_code.startswith(prefix, autoescape=True) for prefix in own))))
-    )
-    return not db.session.execute(select(exists(outside))).scalar_one()
+    return batch.is_demo == user.is_demo and scope.covers_divisions(user, batch.division_prefixes)
 
 
 def visible(batches: list[RegistryBatch], user) -> list[RegistryBatch]:

@@ -8,7 +8,8 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from fieldapp.checks import registries, services
-from fieldapp.errors import FieldError, ImportRejected
+from fieldapp.checks.models import STANDARD_KINDS
+from fieldapp.errors import FieldError, ImportRejected, RowsRejected
 from fieldapp.extensions import db
 from fieldapp.terminal import CommandError, done_line, table_lines
 
@@ -112,6 +113,10 @@ def import_registry(kind, file, custom, id_column, name_column, data_date, skip_
     in use.
     """
     started = time.monotonic()
+    if not custom and kind.strip() and registries.standard_kind(kind) is None:
+        raise CommandError(_("Unknown registry kind %(kind)s; use one of %(kinds)s, or add --custom to "
+                             "import it as a kind of its own.", kind=kind.strip(),
+                             kinds="、".join(STANDARD_KINDS)))
     try:
         kind = registries.check_kind(kind, custom=custom)
         batch = registries.import_registry(
@@ -124,6 +129,14 @@ def import_registry(kind, file, custom, id_column, name_column, data_date, skip_
         if error.field == "id_column":
             message = _("%(message)s Give it with --id-column.", message=message)
         raise CommandError(message) from None
+    except registries.WrongIdColumn as error:
+        db.session.rollback()
+        first, _newline, details = error.message.partition("\n")
+        lines = [_("%(message)s Give it with --id-column.", message=first)]
+        raise CommandError("\n".join(lines + ([details] if details else []))) from None
+    except RowsRejected as error:
+        db.session.rollback()
+        raise CommandError(_rows_rejected_message(error.rejections)) from None
     except ImportRejected as error:
         db.session.rollback()
         raise CommandError(error.message) from None
@@ -145,7 +158,19 @@ def import_registry(kind, file, custom, id_column, name_column, data_date, skip_
                             "numbers from column %(id_column)s, no name column.",
                             batch.records_count, **counts))
     if batch.rows_rejected:
-        click.echo(registries.rejection_message(batch.rejections).split("\n", 1)[1])
+        for line in registries.rejection_lines(batch.rejections):
+            click.echo(line)
         click.echo(ngettext("%(num)d row skipped.", "%(num)d rows skipped.", batch.rows_rejected))
-    click.echo(_("Run \"flask run-checks\" to cross-check the members against it."))
+    command = "flask --app fieldapp run-checks" + (" --demo" if demo else "")
+    click.echo(_("Run \"%(command)s\" to cross-check the members against it.", command=command))
     click.echo(done_line(started))
+
+
+def _rows_rejected_message(rejections: list[dict]) -> str:
+    """Return the message of an import stopped by rejected rows, naming --skip-rejected."""
+    first = ngettext("%(num)d row of the registry file cannot be imported; nothing was imported. Fix the "
+                     "row below and import again, or add --skip-rejected to import the other rows.",
+                     "%(num)d rows of the registry file cannot be imported; nothing was imported. Fix the "
+                     "rows below and import again, or add --skip-rejected to import the other rows.",
+                     registries.rejected_rows(rejections))
+    return "\n".join([first, *registries.rejection_lines(rejections)])

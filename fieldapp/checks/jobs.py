@@ -75,10 +75,17 @@ def last_progress(run: CheckRun) -> datetime:
 
 
 def can_see(user, run: CheckRun) -> bool:
-    """Return whether the user may open the run's page: administrators see every run of their world."""
+    """Return whether the user may open the run's page and see its counts.
+
+    The run must be of the user's world, and every division it checked must lie in the user's
+    divisions, because its counts cover all of them. Administrators see every such run, and
+    supervisors only those they started.
+    """
     if run.is_demo != user.is_demo:
         return False
-    return user.role == "admin" or run.started_by_id == user.id
+    if user.role != "admin" and run.started_by_id != user.id:
+        return False
+    return scope.covers_divisions(user, run.division_prefixes)
 
 
 def mark_if_stopped(run: CheckRun, *, user) -> bool:

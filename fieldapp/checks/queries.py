@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import contains_eager, joinedload
 
-from fieldapp.checks import density
+from fieldapp.checks import density, jobs
 from fieldapp.checks.models import CheckRun, RegistryRecord, SuspectedProblem
 from fieldapp.checks.rules import ordered_rules
 from fieldapp.extensions import db
@@ -16,6 +16,7 @@ from fieldapp.scope import division_prefixes, get_scoped_or_404, scoped_select
 from fieldapp.visits.models import VerificationOutcome, Visit
 
 PER_PAGE = 50
+RUNS_CHUNK = 100  # check runs read at a time while looking for those a user may see
 # "open", resolved (by the data or with the rule switched off), or every problem.
 STATUS_FILTERS = ("open", "resolved", "all")
 
@@ -184,8 +185,20 @@ def villages(user, township_code: str = "") -> list[tuple[str, str]]:
 
 
 def recent_runs(user, limit: int = 5) -> list[CheckRun]:
-    """Return the latest check runs of the user's world; for a supervisor, only the runs they started."""
-    stmt = select(CheckRun).where(CheckRun.is_demo == user.is_demo)
+    """Return the latest check runs the user may open (``jobs.can_see``), newest first.
+
+    A run over divisions wider than the user's is left out, because its counts cover them all.
+    """
+    stmt = select(CheckRun).where(CheckRun.is_demo == user.is_demo).order_by(CheckRun.id.desc())
     if user.role != "admin":
         stmt = stmt.where(CheckRun.started_by_id == user.id)
-    return list(db.session.execute(stmt.order_by(CheckRun.id.desc()).limit(limit)).scalars())
+    # The divisions of a run are a JSON list, so they are compared here, reading the runs in chunks.
+    found: list[CheckRun] = []
+    offset = 0
+    while len(found) < limit:
+        chunk = db.session.execute(stmt.limit(RUNS_CHUNK).offset(offset)).scalars().all()
+        found.extend(run for run in chunk if jobs.can_see(user, run))
+        if len(chunk) < RUNS_CHUNK:
+            break
+        offset += RUNS_CHUNK
+    return found[:limit]

@@ -32,7 +32,7 @@ from fieldapp.checks.models import STANDARD_KINDS, RegistryBatch, RegistryRecord
 from fieldapp.checks.registry_rows import ID_LIKE, encode_rows
 from fieldapp.checks.settings import today
 from fieldapp.db_types import utcnow
-from fieldapp.errors import FieldError, ImportRejected, shown_value
+from fieldapp.errors import FieldError, ImportRejected, RowsRejected, shown_value
 from fieldapp.extensions import db
 from fieldapp.gc_pause import paused_collector
 from fieldapp.register.bulk_insert import insert_columns
@@ -117,12 +117,19 @@ class Sheet:
 # -- kinds and columns -------------------------------------------------------
 
 
-def check_kind(kind: str, *, custom: bool = False) -> str:
-    """Return the stored name of a kind; raise FieldError for an unknown kind not marked custom."""
+def standard_kind(kind: str) -> str | None:
+    """Return the stored name of a standard kind given by its name or an alias, or None for another kind."""
     text = (kind or "").strip()
     text = KIND_ALIASES.get(text.lower(), text)
-    if text in STANDARD_KINDS:
-        return text
+    return text if text in STANDARD_KINDS else None
+
+
+def check_kind(kind: str, *, custom: bool = False) -> str:
+    """Return the stored name of a kind; raise FieldError for an unknown kind not marked custom."""
+    standard = standard_kind(kind)
+    if standard is not None:
+        return standard
+    text = (kind or "").strip()
     if not text and custom:
         raise FieldError("kind", _("Enter the name of the other kind of registry, for example 残疾人."))
     if not text:
@@ -373,7 +380,7 @@ def _import_batch(batch: RegistryBatch, path: str, *, progress: Progress | None,
     # Most ID cells contain no ID number at all (names, blanks), so the column itself is probably wrong.
     wrong_column = batch.id_column if read.non_id_values * 2 > rows_read else None
     if rejections and not batch.is_skip_rejected:
-        rejected = WrongIdColumn if wrong_column else ImportRejected
+        rejected = WrongIdColumn if wrong_column else RowsRejected
         raise rejected(rejection_message(rejections, wrong_column=wrong_column), rejections)
     if not records["id_number"]:
         if wrong_column:
@@ -598,33 +605,44 @@ def widen_id(first_generation: str) -> str:
 def rejection_message(rejections: list[dict], *, wrong_column: str | None = None) -> str:
     """Return the message of a rejected import: what happened and what to do, then one line per rejection.
 
-    The batch page keeps only the first line. ``wrong_column`` is the ID number column when most of
-    its values are not ID numbers.
+    The first line is worded for the upload page, and the batch page keeps only that line.
+    ``wrong_column`` is the ID number column when most of its values are not ID numbers.
     """
-    rows = len({rejection["row"] for rejection in rejections})
+    rows = rejected_rows(rejections)
     if wrong_column:
-        lines = [wrong_column_message(wrong_column, rows)]
+        first = wrong_column_message(wrong_column, rows)
     else:
-        lines = [ngettext("%(num)d row of the registry file cannot be imported; nothing was imported. Fix "
-                          "the rows below and import again, or import with the rejected rows skipped.",
-                          "%(num)d rows of the registry file cannot be imported; nothing was imported. Fix "
-                          "the rows below and import again, or import with the rejected rows skipped.", rows)]
-    for rejection in rejections[:MESSAGE_REJECTIONS]:
-        lines.append(_("Row %(row)d, column %(column)s, value \"%(value)s\": %(reason)s", **rejection))
+        first = ngettext("%(num)d row of the registry file cannot be imported; nothing was imported. Fix "
+                         "the rows below and import again, or import with the rejected rows skipped.",
+                         "%(num)d rows of the registry file cannot be imported; nothing was imported. Fix "
+                         "the rows below and import again, or import with the rejected rows skipped.", rows)
+    return "\n".join([first, *rejection_lines(rejections)])
+
+
+def rejected_rows(rejections: list[dict]) -> int:
+    return len({rejection["row"] for rejection in rejections})
+
+
+def rejection_lines(rejections: list[dict]) -> list[str]:
+    """Return one line per rejection, for the first ``MESSAGE_REJECTIONS``, then how many more there are."""
+    lines = [_("Row %(row)d, column %(column)s, value \"%(value)s\": %(reason)s", **rejection)
+             for rejection in rejections[:MESSAGE_REJECTIONS]]
     if len(rejections) > MESSAGE_REJECTIONS:
         lines.append(_("… and %(count)d more.", count=len(rejections) - MESSAGE_REJECTIONS))
-    return "\n".join(lines)
+    return lines
 
 
 def wrong_column_message(column: str, rows: int) -> str:
+    """Return the message of an import whose ID number column is probably wrong, worded for the web page.
+
+    The command line adds how to give the column (``--id-column``).
+    """
     return ngettext("%(num)d row cannot be imported, and nothing was imported: most values in the column "
                     "%(column)s are not ID numbers, so it is probably not the ID number column. Choose the "
-                    "column that holds the ID numbers (on the registry's page, or with --id-column on the "
-                    "command line).",
+                    "column that holds the ID numbers.",
                     "%(num)d rows cannot be imported, and nothing was imported: most values in the column "
                     "%(column)s are not ID numbers, so it is probably not the ID number column. Choose the "
-                    "column that holds the ID numbers (on the registry's page, or with --id-column on the "
-                    "command line).",
+                    "column that holds the ID numbers.",
                     rows, column=column)
 
 

@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
+from fieldapp import scope
 from fieldapp.auth.login import roles_required
 from fieldapp.checks import batch_use, jobs, queries, registries, registry_rows
 from fieldapp.checks import settings as check_settings
@@ -246,7 +247,7 @@ def settings():
     formdata = request.form if request.method == "POST" else None
     form = settings_form(thresholds, rules, formdata, values=values, enabled=enabled)
     # The settings apply to every division of the world, so only an administrator of all of them changes them.
-    can_change = batch_use.covers_every_household(current_user)
+    can_change = scope.covers_every_household(current_user)
     if request.method == "POST" and not can_change:
         flash(_("These settings apply to every division, so only an administrator whose divisions include "
                 "every household can change them."), "error")

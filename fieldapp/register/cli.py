@@ -5,9 +5,10 @@ import time
 import click
 from flask.cli import with_appcontext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from fieldapp.checks.services import RegistryChanged
-from fieldapp.errors import ImportRejected
+from fieldapp.errors import ImportRejected, RowsRejected
 from fieldapp.extensions import db
 from fieldapp.register import services
 from fieldapp.terminal import CommandError, done_line
@@ -57,6 +58,9 @@ def import_register(file, skip_rejected, demo):
     try:
         record = services.import_register(file, is_demo=demo, skip_rejected=skip_rejected,
                                           progress=_ProgressPrinter())
+    except RowsRejected as error:
+        db.session.rollback()
+        raise CommandError(_rows_rejected_message(error.rejections)) from None
     except ImportRejected as error:
         db.session.rollback()
         raise CommandError(error.message) from None
@@ -79,3 +83,13 @@ def import_register(file, skip_rejected, demo):
     click.echo(_("Data checks: %(opened)d opened, %(kept)d kept, %(resolved)d resolved.",
                  opened=summary.opened, kept=summary.kept, resolved=summary.resolved))
     click.echo(done_line(started))
+
+
+def _rows_rejected_message(rejections) -> str:
+    """Return the message of an import stopped by rejected rows, naming --skip-rejected."""
+    first = ngettext("%(num)d row of the register file cannot be imported; nothing was imported. Fix the "
+                     "row below and import again, or add --skip-rejected to import the other households.",
+                     "%(num)d rows of the register file cannot be imported; nothing was imported. Fix the "
+                     "rows below and import again, or add --skip-rejected to import the other households.",
+                     len({rejection.row for rejection in rejections}))
+    return "\n".join([first, *services.rejection_lines(rejections)])

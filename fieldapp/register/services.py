@@ -25,7 +25,7 @@ from fieldapp.audit import services as audit
 from fieldapp.checks.models import SuspectedProblem
 from fieldapp.db_types import utcnow
 from fieldapp.divisions.models import Division
-from fieldapp.errors import ImportRejected, shown_value
+from fieldapp.errors import ImportRejected, RowsRejected, shown_value
 from fieldapp.extensions import db
 from fieldapp.gc_pause import paused_collector
 from fieldapp.register import bulk_insert, columns, parsing, reader, report
@@ -102,7 +102,7 @@ def import_register(
     report_name = None
     if parsed.rejections:
         if not skip_rejected:
-            raise ImportRejected(rejection_message(parsed.rejections), parsed.rejections)
+            raise RowsRejected(rejection_message(parsed.rejections), parsed.rejections)
         report_path = report_path or default_report_path(path)
         report.write_rejections(report_path, parsed.header.headers, parsed.rejections, parsed.rejected_cells)
         report_name = os.path.basename(report_path)
@@ -411,12 +411,18 @@ def rejection_line(rejection: Rejection) -> str:
 
 
 def rejection_message(rejections: list[Rejection], limit: int = MESSAGE_REJECTIONS) -> str:
+    """Return the message of a rejected import; its first line is worded for the upload page."""
     rows = len({rejection.row for rejection in rejections})
-    lines = [ngettext("%(num)d row of the register file cannot be imported; nothing was imported. Fix the "
-                      "rows below and import again, or import with the rejected rows skipped.",
-                      "%(num)d rows of the register file cannot be imported; nothing was imported. Fix the "
-                      "rows below and import again, or import with the rejected rows skipped.", rows)]
-    lines.extend(rejection_line(rejection) for rejection in rejections[:limit])
+    first = ngettext("%(num)d row of the register file cannot be imported; nothing was imported. Fix the "
+                     "rows below and import again, or import with the rejected rows skipped.",
+                     "%(num)d rows of the register file cannot be imported; nothing was imported. Fix the "
+                     "rows below and import again, or import with the rejected rows skipped.", rows)
+    return "\n".join([first, *rejection_lines(rejections, limit)])
+
+
+def rejection_lines(rejections: list[Rejection], limit: int = MESSAGE_REJECTIONS) -> list[str]:
+    """Return one line per rejection, for the first ``limit``, then how many more there are."""
+    lines = [rejection_line(rejection) for rejection in rejections[:limit]]
     if len(rejections) > limit:
         lines.append(_("… and %(count)d more.", count=len(rejections) - limit))
-    return "\n".join(lines)
+    return lines

@@ -10,6 +10,7 @@ from flask_login import current_user
 from fieldapp import idnumbers
 from fieldapp.audit import services as audit
 from fieldapp.auth.login import roles_required
+from fieldapp.checks import jobs as check_jobs
 from fieldapp.checks.services import problem_detail, rule_name
 from fieldapp.errors import ImportRejected, shown_value
 from fieldapp.extensions import db
@@ -78,9 +79,15 @@ def _own_import_or_404(import_id: int) -> RegisterImport:
 @roles_required("admin")
 def import_status(import_id: int):
     record = _own_import_or_404(import_id)
+    # The checks after an import run over every division, so their counts are shown only to a user
+    # whose divisions include them all.
+    check_run = record.check_run
+    if check_run is not None and not check_jobs.can_see(current_user, check_run):
+        check_run = None
     return render_template(
         "register/import_status.html",
         record=record,
+        check_run=check_run,
         finished=record.status in FINISHED_STATUSES,
         summary=services.summary_lines(record) if record.status == "done" else [],
         rejections=[_display_rejection(item) for item in record.rejections or []],

@@ -21,7 +21,7 @@ from fieldapp.errors import FieldError
 from fieldapp.extensions import db
 from fieldapp.register.models import Household
 from fieldapp.sampling.models import SampledHousehold, SamplingRound, Team, TeamMember
-from fieldapp.scope import scoped_select
+from fieldapp.scope import division_prefixes, scoped_select
 from fieldapp.visits.models import Visit
 
 logger = logging.getLogger(__name__)
@@ -44,14 +44,35 @@ class MoveResult:
 # -- inspectors and teams ---------------------------------------------------------
 
 
-def assignable_inspectors(is_demo: bool) -> list[User]:
-    """Return the active inspectors of one world (demo or real), by user name."""
+def assignable_inspectors(is_demo: bool, user=None) -> list[User]:
+    """Return the active inspectors of one world (demo or real), by user name.
+
+    With ``user``, only the inspectors who share a division with the user (see ``shares_divisions``).
+    """
     stmt = (
         select(User)
         .where(User.role == "inspector", User.is_demo == is_demo, User.is_active_account.is_(True))
         .order_by(User.username)
     )
-    return list(db.session.execute(stmt).scalars())
+    inspectors = list(db.session.execute(stmt).scalars())
+    if user is None:
+        return inspectors
+    own = division_prefixes(user)
+    prefixes = inspector_prefixes(inspectors)
+    return [inspector for inspector in inspectors if overlaps(prefixes[inspector.id], own)]
+
+
+def shares_divisions(other: User, user) -> bool:
+    """Return whether ``other`` is of the user's world and has a division inside or around one of theirs."""
+    if bool(other.is_demo) != bool(user.is_demo):
+        return False
+    return overlaps(inspector_prefixes([other])[other.id], division_prefixes(user))
+
+
+def overlaps(prefixes: list[str], other_prefixes: list[str]) -> bool:
+    """Return whether a division of one prefix list lies inside or around a division of the other."""
+    return any(prefix.startswith(other) or other.startswith(prefix)
+               for prefix in prefixes for other in other_prefixes)
 
 
 def inspector_prefixes(inspectors: list[User]) -> dict[int, list[str]]:

@@ -12,7 +12,6 @@ import xlsxwriter
 from flask_babel import gettext as _
 
 from fieldapp import idnumbers
-from fieldapp.sampling.models import SamplingRound
 from fieldapp.sampling.report import ListRow
 
 
@@ -34,8 +33,11 @@ def _strata_headers() -> list[tuple[str, int]]:
     ]
 
 
-def write_sample_list(sampling_round: SamplingRound, rows: list[ListRow], *, unmasked: bool) -> bytes:
-    """Return the workbook as bytes; ``unmasked`` writes full ID numbers, otherwise masked ones."""
+def write_sample_list(rows: list[ListRow], strata: list[dict], *, unmasked: bool) -> bytes:
+    """Return the workbook as bytes; ``unmasked`` writes full ID numbers, otherwise masked ones.
+
+    ``strata`` is the stored allocation of the strata to list (``report.RoundFigures.strata``).
+    """
     buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(buffer, {
         "in_memory": True,
@@ -47,7 +49,7 @@ def write_sample_list(sampling_round: SamplingRound, rows: list[ListRow], *, unm
         bold = workbook.add_format({"bold": True, "text_wrap": True, "valign": "top"})
         wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
         _write_households(workbook.add_worksheet(_("Sample households")), rows, bold, wrap, unmasked=unmasked)
-        _write_strata(workbook.add_worksheet(_("Strata")), sampling_round, bold)
+        _write_strata(workbook.add_worksheet(_("Strata")), strata, bold)
     finally:
         workbook.close()
     return buffer.getvalue()
@@ -88,9 +90,9 @@ def _write_households(sheet, rows: list[ListRow], bold, wrap, *, unmasked: bool)
         sheet.write_string(line, 15, (inspector.display_name or inspector.username) if inspector else "")
 
 
-def _write_strata(sheet, sampling_round: SamplingRound, bold) -> None:
+def _write_strata(sheet, strata: list[dict], bold) -> None:
     _write_header(sheet, _strata_headers(), bold)
-    for line, stratum in enumerate((sampling_round.parameters or {}).get("allocation", []), start=1):
+    for line, stratum in enumerate(strata, start=1):
         sheet.write_string(line, 0, stratum["code"])
         sheet.write_string(line, 1, stratum["name"])
         numbers = [stratum.get("population", 0), stratum.get("eligible", stratum.get("population", 0)),

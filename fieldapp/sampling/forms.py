@@ -23,6 +23,11 @@ from fieldapp.sampling.services import (
     VISITED_DAYS_MAX,
 )
 
+# WTForms' zh catalogue (3.3.2) translates its default NumberRange messages with 大于 and 小于
+# ("greater than", "less than"), which contradicts the inclusive bounds, so every range here has its own.
+AT_LEAST = _l("Enter a whole number of at least %(min)d.")
+FROM_TO = _l("Enter a whole number from %(min)d to %(max)d.")
+
 STRATUM_LEVEL_LABELS = {
     "county": _l("County"),
     "township": _l("Township"),
@@ -38,9 +43,10 @@ class RoundForm(FlaskForm):
         _l("Counties and townships"), validators=[DataRequired()],
         description=_l("Choose one or more; a county includes all its townships."),
     )
-    size = IntegerField(_l("Number of households"), validators=[InputRequired(), NumberRange(min=1)])
+    size = IntegerField(_l("Number of households"),
+                        validators=[InputRequired(), NumberRange(min=1, message=AT_LEAST)])
     seed = IntegerField(
-        _l("Random seed"), validators=[InputRequired(), NumberRange(min=0, max=SEED_MAX)],
+        _l("Random seed"), validators=[InputRequired(), NumberRange(min=0, max=SEED_MAX, message=FROM_TO)],
         description=_l("Keep it with the round: the same seed and data draw the same households."),
     )
     # The fields below keep their defaults when a request leaves them out.
@@ -49,26 +55,27 @@ class RoundForm(FlaskForm):
                                 description=_l("The sample is shared out over these divisions."))
     allocation = SelectField(_l("Allocation to strata"), choices=list(ALLOCATIONS.items()),
                              default="households")
-    minimum = IntegerField(_l("Minimum per stratum"), default=0, validators=[NumberRange(min=0)],
+    minimum = IntegerField(_l("Minimum per stratum"), default=0,
+                           validators=[NumberRange(min=0, message=AT_LEAST)],
                            description=_l("A stratum with fewer households gets all of them."))
     method = SelectField(_l("Draw within a stratum"), choices=list(METHOD_LABELS.items()),
                          default="stratified_srs",
                          description=_l("The problem score of a household is the sum of the severities of "
                                         "its open suspected problems."))
     control_percent = IntegerField(
-        _l("Control group (%)"), default=0, validators=[NumberRange(min=0, max=100)],
+        _l("Control group (%)"), default=0, validators=[NumberRange(min=0, max=100, message=FROM_TO)],
         description=_l("Share of each stratum's sample drawn from households without an open suspected "
                        "problem."),
     )
     reserves = IntegerField(_l("Reserves per stratum"), default=DEFAULT_RESERVES,
-                            validators=[NumberRange(min=0, max=RESERVES_MAX)],
+                            validators=[NumberRange(min=0, max=RESERVES_MAX, message=FROM_TO)],
                             description=_l("Drawn in order after the sample; the next one replaces a "
                                            "household that cannot be visited."))
     exclude_rounds = SelectMultipleField(_l("Leave out households sampled in these rounds"), coerce=int,
                                          default=[])
     exclude_visited_days = IntegerField(
         _l("Leave out households visited within this many days"),
-        validators=[Optional(), NumberRange(min=1, max=VISITED_DAYS_MAX)],
+        validators=[Optional(), NumberRange(min=1, max=VISITED_DAYS_MAX, message=FROM_TO)],
     )
     exclude_types = SelectMultipleField(_l("Leave out these household types"), default=[])
     preview = SubmitField(_l("Preview"))

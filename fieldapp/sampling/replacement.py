@@ -20,7 +20,7 @@ from fieldapp.extensions import db
 from fieldapp.register.models import Household
 from fieldapp.sampling.assignment import covers, inspector_prefixes, set_inspector, team_ids
 from fieldapp.sampling.models import CANNOT_VISIT_REASONS, ReserveHousehold, SampledHousehold, SamplingRound
-from fieldapp.scope import scoped_select
+from fieldapp.scope import household_clause, scoped_select
 
 logger = logging.getLogger(__name__)
 
@@ -57,13 +57,16 @@ def next_reserve(sampled: SampledHousehold) -> ReserveHousehold | None:
     return db.session.execute(stmt).scalars().first()
 
 
-def unused_reserves(sampling_round_id: int) -> dict[str, int]:
-    """Return the number of unused reserves per stratum code."""
+def unused_reserves(sampling_round_id: int, user) -> dict[str, int]:
+    """Return the number of unused reserves per stratum code in the user's scope (all for ``user`` None)."""
     stmt = (
         select(ReserveHousehold.stratum_code, func.count(ReserveHousehold.id))
         .where(ReserveHousehold.sampling_round_id == sampling_round_id, ReserveHousehold.used_at.is_(None))
         .group_by(ReserveHousehold.stratum_code)
     )
+    if user is not None:
+        stmt = stmt.join(Household, ReserveHousehold.household_id == Household.id)
+        stmt = stmt.where(household_clause(user))
     return dict(db.session.execute(stmt).all())
 
 

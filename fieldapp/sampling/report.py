@@ -18,7 +18,8 @@ from fieldapp.divisions.models import Division
 from fieldapp.extensions import db
 from fieldapp.register.models import Household, Member
 from fieldapp.sampling.models import SampledHousehold, SamplingRound
-from fieldapp.scope import scoped_select
+from fieldapp.sampling.services import covers_round
+from fieldapp.scope import division_prefixes, scoped_select
 
 CHART_MAX_STRATA = 30
 # The viewBox is about a phone's width, so a phone draws the SVG near 1:1 and its 12-unit labels
@@ -75,6 +76,57 @@ class Chart:
     is_truncated: bool  # more strata than CHART_MAX_STRATA; the ones with most problems are shown
 
 
+@dataclass(frozen=True)
+class RoundFigures:
+    """A round's figures as at the draw, limited to the strata that lie in a user's divisions."""
+
+    is_whole: bool  # every stratum lies in the user's divisions, so these are the whole round's figures
+    strata: list[dict]  # the stored allocation of each of those strata (see ``StratumAllocation.as_dict``)
+    population: int
+    eligible: int | None  # None for rounds drawn before the eligible households were stored
+    size: int
+    coverage: Coverage
+
+    @property
+    def has_figures(self) -> bool:
+        """False when every stratum is larger than the user's divisions, so no figure can be shown."""
+        return self.is_whole or bool(self.strata)
+
+
+def round_figures(sampling_round: SamplingRound, user) -> RoundFigures:
+    """Return the round's figures for the user (all of them for ``user`` None, the command line).
+
+    A stratum wider than the user's divisions, such as a county for a township supervisor, is
+    left out, because its figures include households the user may not see.
+    """
+    parameters = sampling_round.parameters or {}
+    strata = parameters.get("allocation", [])
+    if user is None:
+        in_divisions = strata
+    else:
+        prefixes = tuple(division_prefixes(user))
+        in_divisions = [stratum for stratum in strata if prefixes and stratum["code"].startswith(prefixes)]
+    if len(in_divisions) == len(strata) and (strata or user is None or covers_round(sampling_round, user)):
+        return RoundFigures(True, strata, sampling_round.population_size, parameters.get("eligible"),
+                            parameters.get("size", 0), coverage(sampling_round))
+    return _part_figures(in_divisions)
+
+
+def _part_figures(strata: list[dict]) -> RoundFigures:
+    population = sum(stratum["population"] for stratum in strata)
+    eligible = sum(stratum.get("eligible", stratum["population"]) for stratum in strata)
+    size = sum(stratum["allocated"] for stratum in strata)
+    eligible_problems = sum(stratum.get("eligible_problems", 0) for stratum in strata)
+    part = Coverage(
+        problems_total=sum(stratum.get("problems", 0) for stratum in strata),
+        problems_drawn=sum(stratum.get("drawn_problems", 0) for stratum in strata),
+        problems_uniform=round(sum(stratum.get("uniform_problems", 0.0) for stratum in strata), 2),
+        # One simple random sample of the part's size over the part's eligible households.
+        problems_uniform_overall=round(size * eligible_problems / eligible, 2) if eligible else 0.0,
+    )
+    return RoundFigures(False, strata, population, eligible, size, part)
+
+
 def coverage(sampling_round: SamplingRound) -> Coverage:
     parameters = sampling_round.parameters or {}
     strata = parameters.get("allocation", [])
@@ -89,15 +141,14 @@ def coverage(sampling_round: SamplingRound) -> Coverage:
     )
 
 
-def coverage_chart(sampling_round: SamplingRound, overall_label: str) -> Chart | None:
+def coverage_chart(figures: RoundFigures, overall_label: str) -> Chart | None:
     """Return the geometry of a bar chart: per stratum, the share of its problems the sample covers
     next to the share a uniform sample of the same size covers on average; None without problems.
     """
-    summary = coverage(sampling_round)
+    summary = figures.coverage
     if not summary.problems_total:
         return None
-    strata = [stratum for stratum in (sampling_round.parameters or {}).get("allocation", [])
-              if stratum.get("problems")]
+    strata = [stratum for stratum in figures.strata if stratum.get("problems")]
     strata.sort(key=lambda stratum: (-stratum["problems"], stratum["code"]))
     shown = strata[:CHART_MAX_STRATA]
     bar_space = CHART_WIDTH - CHART_LABEL_WIDTH - 44  # room for the percentage after each bar

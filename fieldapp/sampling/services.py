@@ -35,6 +35,7 @@ from fieldapp.sampling.assignment import (
     move_households,
     round_inspectors,
     round_villages,
+    shares_divisions,
 )
 from fieldapp.sampling.methods import ALLOCATIONS, METHODS, Draw, DrawSpec
 from fieldapp.sampling.models import ReserveHousehold, SampledHousehold, SamplingRound
@@ -43,9 +44,10 @@ from fieldapp.scope import division_prefixes, scoped_select
 
 __all__ = [
     "AutoAssignResult", "Exclusions", "MoveResult", "RoundOptions", "StratumAllocation", "Verification",
-    "assign", "assignable_inspectors", "auto_assign", "auto_assign_teams", "covers", "create_round",
-    "excludable_rounds", "household_types", "inspector_prefixes", "move_households", "preview_round",
-    "round_inspectors", "round_villages", "sampling_divisions", "verify_round",
+    "assign", "assignable_inspectors", "auto_assign", "auto_assign_teams", "covers", "covers_round",
+    "create_round", "excludable_rounds", "household_types", "inspector_prefixes", "move_households",
+    "preview_round", "round_inspectors", "round_villages", "sampling_divisions", "shares_divisions",
+    "verify_round",
 ]
 
 logger = logging.getLogger(__name__)
@@ -393,14 +395,14 @@ def verify_round(sampling_round: SamplingRound, *, user) -> Verification:
     The user's divisions must include every division of the round, so that the frame
     is the whole frame the round was drawn from.
     """
+    if not covers_round(sampling_round, user):
+        # The codes outside the user's divisions are not named, because they lie outside the user's scope.
+        raise FieldError("divisions", _("The round was drawn over divisions outside yours, so only an "
+                                        "administrator whose divisions include all of them can repeat its "
+                                        "draw."))
     parameters = sampling_round.parameters or {}
     codes = parameters.get("divisions", [])
     allowed = {division.code: division for division in sampling_divisions(user)}
-    missing_codes = [code for code in codes if code not in allowed]
-    if missing_codes:
-        raise FieldError("divisions", _("The round includes divisions outside yours (%(codes)s), so only an "
-                                        "administrator whose divisions include them can repeat its draw.",
-                                        codes=", ".join(missing_codes)))
     options = round_options(sampling_round)
     frame = read_frame([allowed[code] for code in codes], options.stratum_level, options.exclusions,
                        user=user, is_demo=sampling_round.is_demo, as_of=sampling_round.snapshot_at)
@@ -432,6 +434,13 @@ def verify_round(sampling_round: SamplingRound, *, user) -> Verification:
         missing=len(set(original) - set(again)),
         added=len(set(again) - set(original)),
     )
+
+
+def covers_round(sampling_round: SamplingRound, user) -> bool:
+    """Return whether the user's divisions include every division the round was drawn from."""
+    codes = (sampling_round.parameters or {}).get("divisions", [])
+    allowed = {division.code for division in sampling_divisions(user)}
+    return bool(codes) and all(code in allowed for code in codes)
 
 
 def round_counts(round_ids: list[int], user) -> dict[int, tuple[int, int]]:

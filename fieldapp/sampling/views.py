@@ -138,7 +138,7 @@ def round_detail(round_id: int):
         .limit(PER_PAGE).offset((page - 1) * PER_PAGE)
     ).scalars().all()
 
-    inspectors = services.assignable_inspectors(sampling_round.is_demo)
+    inspectors = services.assignable_inspectors(sampling_round.is_demo, current_user)
     prefixes = services.inspector_prefixes(inspectors)
     rows = [
         (item, [i for i in inspectors if services.covers(prefixes[i.id], item.household.division_code)])
@@ -148,23 +148,31 @@ def round_detail(round_id: int):
     auto_form.teams.choices = [(team.id, team.name) for team in teams.teams_for(current_user)]
     move_form = MoveForm()
     _fill_move_choices(move_form, sampling_round, inspectors)
-    coverage = report.coverage(sampling_round)
+    figures = report.round_figures(sampling_round, current_user)
     return render_template(
         "sampling/round.html", round=sampling_round, rows=rows, page=page, pages=pages, total=total,
-        active=active, assigned=assigned, coverage=coverage,
-        chart=report.coverage_chart(sampling_round, _("All strata")),
-        reserves_left=unused_reserves(sampling_round.id), labels=_round_labels(sampling_round),
+        active=active, assigned=assigned, figures=figures, coverage=figures.coverage,
+        chart=report.coverage_chart(figures, _("All strata")),
+        can_verify=current_user.role == "admin" and services.covers_round(sampling_round, current_user),
+        reserves_left=unused_reserves(sampling_round.id, current_user), labels=_round_labels(sampling_round),
         assign_form=AssignForm(), auto_form=auto_form, move_form=move_form,
     )
 
 
 def _round_labels(sampling_round: SamplingRound) -> dict:
     options = services.round_options(sampling_round)
+    # An excluded round outside the user's scope is not named, because its page returns 404 to the user.
+    excluded = options.exclusions.round_ids
+    visible = set()
+    if excluded:
+        visible = {r.id for r in services.excludable_rounds(current_user, sampling_round.is_demo)}
     return {
         "method": METHOD_LABELS.get(sampling_round.method, sampling_round.method),
         "stratum_level": STRATUM_LEVEL_LABELS.get(options.stratum_level, options.stratum_level),
         "allocation": ALLOCATIONS.get(options.allocation, options.allocation),
         "options": options,
+        "excluded_rounds": [round_id for round_id in excluded if round_id in visible],
+        "has_hidden_excluded_rounds": any(round_id not in visible for round_id in excluded),
     }
 
 
@@ -198,7 +206,8 @@ def assign(round_id: int, sampled_id: int):
     inspector = None
     if form.inspector_id.data is not None:
         inspector = db.session.get(User, form.inspector_id.data)
-        if inspector is None:
+        # A user outside the current user's divisions is reported as not found, so that no name is shown.
+        if inspector is None or not services.shares_divisions(inspector, current_user):
             flash(_("Inspector %(id)d was not found; choose an inspector from the list.",
                     id=form.inspector_id.data), "error")
             return redirect(target)
@@ -261,7 +270,8 @@ def move(round_id: int):
     sampling_round = get_scoped_or_404(SamplingRound, round_id, current_user)
     target = url_for("sampling.round", round_id=round_id, _anchor="move")
     form = MoveForm()
-    _fill_move_choices(form, sampling_round, services.assignable_inspectors(sampling_round.is_demo))
+    inspectors = services.assignable_inspectors(sampling_round.is_demo, current_user)
+    _fill_move_choices(form, sampling_round, inspectors)
     if not form.validate_on_submit():
         flash(_("Nothing was moved because the form was invalid; choose two inspectors and try again."),
               "error")
@@ -294,7 +304,9 @@ def move(round_id: int):
 
 
 def _fill_move_choices(form: MoveForm, sampling_round: SamplingRound, inspectors: list[User]) -> None:
-    """From: inspectors holding households of the round, deactivated ones included; to: active inspectors."""
+    """Fill the choices. From: the inspectors holding the round's households in scope, deactivated ones
+    included. To: ``inspectors``.
+    """
     form.from_inspector.choices = [(i.id, i.display_name or i.username)
                                    for i in services.round_inspectors(sampling_round, current_user)]
     form.to_inspector.choices = [(i.id, i.display_name or i.username) for i in inspectors]
@@ -330,7 +342,7 @@ def replace(round_id: int, sampled_id: int):
             anchor = f"household-{result.replacement.id if result.replacement else sampled.id}"
             return redirect(url_for("sampling.round", round_id=round_id, _anchor=anchor))
     return render_template("sampling/replace.html", sampled=sampled, form=form,
-                           reserves_left=unused_reserves(round_id).get(sampled.stratum_code, 0))
+                           reserves_left=unused_reserves(round_id, current_user).get(sampled.stratum_code, 0))
 
 
 # -- lists -----------------------------------------------------------------------------
@@ -359,7 +371,8 @@ def export_list(round_id: int):
     if unmasked and not can_unmask(current_user):
         abort(404)
     rows = report.list_rows(sampling_round, current_user)
-    content = export.write_sample_list(sampling_round, rows, unmasked=unmasked)
+    strata = report.round_figures(sampling_round, current_user).strata
+    content = export.write_sample_list(rows, strata, unmasked=unmasked)
     record("sampling.export", sampling_round, user=current_user, rows=len(rows), unmasked=unmasked)
     db.session.commit()
     response = send_file(io.BytesIO(content), mimetype=XLSX_MIMETYPE, as_attachment=True,

@@ -1,3 +1,4 @@
+import pytest
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
@@ -57,7 +58,20 @@ def test_create_user_unknown_division(app):
     result = run_create_user(app, "li.qiang", "--role", "supervisor", "--division", "371699000000")
 
     assert result.exit_code == 1
-    assert "Division code 371699000000 is not in the division list" in result.output
+    assert "--division 371699000000 is not in the division list." in result.output
+    assert '"flask --app fieldapp import-divisions FILE"' in result.output
+    assert user_named("li.qiang") is None
+
+
+@pytest.mark.parametrize("code", ["3716", "37160000000X", "３７１６００００００００"])
+def test_create_user_division_not_twelve_digits(app, code):
+    # No password input: the code is checked before the password prompt.
+    result = run_create_user(app, "li.qiang", "--role", "supervisor", "--division", code, password_input="")
+
+    assert result.exit_code == 1
+    assert f"--division {code} is not a division code: give all 12 digits" in result.output
+    assert "import" not in result.output
+    assert "Password" not in result.output
     assert user_named("li.qiang") is None
 
 

@@ -1,5 +1,6 @@
 from datetime import date
 
+import pytest
 from sqlalchemy import select
 
 from fieldapp.checks import settings as check_settings
@@ -72,7 +73,8 @@ def test_import_registry_unknown_kind(app, tmp_path):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["import-registry", "车俩", path])
     assert result.exit_code == 1
-    assert "车俩" in result.output
+    assert "Unknown registry kind 车俩" in result.output
+    assert "or add --custom to import it as a kind of its own." in result.output
     assert runner.invoke(args=["import-registry", "车俩", path, "--custom"]).exit_code == 0
 
 
@@ -83,10 +85,35 @@ def test_import_registry_rejected_rows(app, tmp_path):
     result = runner.invoke(args=["import-registry", "房产", path])
     assert result.exit_code == 1
     assert "Row 3, column 证件号码" in result.output
+    assert "or add --skip-rejected to import the other rows." in result.output
+    assert "rejected rows skipped" not in result.output
     skipped = runner.invoke(args=["import-registry", "房产", path, "--skip-rejected"])
     assert skipped.exit_code == 0, skipped.output
     assert "房产: 1 record imported from 2 rows" in skipped.output
+    assert "Row 3, column 证件号码" in skipped.output
     assert "1 row skipped." in skipped.output
+
+
+def test_import_registry_wrong_id_column(app, tmp_path):
+    rows = [["户主", "号码"], ["张三", "11010519491231002X"], ["李四", "110105194912310021"]]
+    path = write_xlsx(tmp_path / "r.xlsx", rows)
+    result = app.test_cli_runner().invoke(args=["import-registry", "房产", path, "--id-column", "户主"])
+    assert result.exit_code == 1
+    first_line = next(line for line in result.output.splitlines() if line.startswith("Error: "))
+    assert "most values in the column 户主 are not ID numbers" in first_line
+    assert first_line.endswith("Give it with --id-column.")
+    assert 'Row 2, column 户主, value "张三"' in result.output
+
+
+@pytest.mark.parametrize(("options", "command"), [
+    ([], "flask --app fieldapp run-checks"),
+    (["--demo"], "flask --app fieldapp run-checks --demo"),
+])
+def test_import_registry_names_run_checks_command(app, tmp_path, options, command):
+    path = vehicle_file(tmp_path / "车辆.xlsx", [("张三", "11010519491231002X")])
+    result = app.test_cli_runner().invoke(args=["import-registry", "车辆", path, *options])
+    assert result.exit_code == 0, result.output
+    assert f'Run "{command}" to cross-check the members against it.' in result.output
 
 
 def test_run_checks_progress(app, make):
@@ -128,7 +155,7 @@ def test_import_registry_chinese_by_default(app, make, tmp_path, monkeypatch):
     assert ("房产：从 2 行中导入 1 条记录，数据截至 2026-06-30；证件号码取自“证件号码”列，姓名取自“姓名”列。"
             in result.output)
     assert "已跳过 1 行。" in result.output
-    assert "运行“flask run-checks”命令" in result.output
+    assert "运行“flask --app fieldapp run-checks”命令" in result.output
     assert "records" not in result.output
     assert "Done in" not in result.output
 

@@ -159,6 +159,7 @@ def test_wrong_id_column_hint(ctx, tmp_path, english):
     first_line = raised.value.message.split("\n")[0]
     assert "most values in the column 户主 are not ID numbers" in first_line
     assert "Choose the column that holds the ID numbers" in first_line
+    assert "--id-column" not in raised.value.message  # the upload page shows it; the command line adds that
     assert 'Row 2, column 户主, value "张三"' in raised.value.message
 
     with pytest.raises(ImportRejected) as skipped:
@@ -269,6 +270,16 @@ def test_upload_page_labels(admin_client):
     assert "such as an Excel error like #DIV/0!" in text
 
 
+def test_upload_rejected_rows_message_for_the_page(admin_client, tmp_path, sync_jobs):
+    response = upload(admin_client, write_xlsx(tmp_path / "r.xlsx", [["姓名", "证件号码"], ["张三", ID],
+                                                                      ["李四", "123"]]))
+    batch = db.session.scalars(select(RegistryBatch)).one()
+    assert batch.status == "rejected"
+    page = admin_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "or import with the rejected rows skipped." in page
+    assert "--skip-rejected" not in page
+
+
 def test_upload_two_id_columns(app, admin_client, tmp_path, sync_jobs):
     path = write_xlsx(tmp_path / "r.xlsx", [["姓名", "身份证号码", "证件号码"], ["张三", ID, ID_X]])
     response = upload(admin_client, path)
@@ -346,6 +357,7 @@ def test_upload_wrong_column_choose_again(app, admin_client, tmp_path, sync_jobs
 
     choice = admin_client.get(f"/checks/registries/{batch.id}/columns").get_data(as_text=True)
     assert "most values in the column 户名 are not ID numbers" in choice
+    assert "--id-column" not in choice
     columns = {"id_column": "号码", "name_column": "户名"}
     admin_client.post(f"/checks/registries/{batch.id}/columns", data=columns)
     db.session.refresh(batch)

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from fieldapp.audit.models import AuditRecord
-from fieldapp.checks import registries
+from fieldapp.checks import queries, registries
 from fieldapp.checks import settings as check_settings
 from fieldapp.checks.models import CheckRun, RegistryBatch, RegistryRecord, SuspectedProblem
 from fieldapp.checks.rules import RULES
@@ -113,7 +113,7 @@ def test_run_in_progress_not_doubled(en_client, make, sync_jobs):
 def test_run_page_while_running(en_client, make):
     admin = make.user("admin", [make.YANGXIN])
     run = CheckRun(is_demo=False, status="running", source="page", started_by_id=admin.id, steps_total=40,
-                   steps_done=12, current_rule="id_sex_mismatch")
+                   steps_done=12, current_rule="id_sex_mismatch", division_prefixes=[make.YANGXIN[:6]])
     db.session.add(run)
     db.session.flush()
     login(en_client, admin)
@@ -130,6 +130,91 @@ def test_other_supervisors_run_hidden(en_client, make):
     db.session.flush()
     login(en_client, make.user("supervisor", [make.LAODIAN]))
     assert en_client.get(f"/checks/runs/{run.id}").status_code == 404
+
+
+@pytest.fixture
+def city_and_county_runs(make):
+    """Finished runs: the city administrator's, one over every division, and 惠民县's administrator's own."""
+    # Households in two counties, so that a run over every division is wider than one county.
+    make.household(make.HUIMIN_VILLAGE)
+    make.household(make.LAODIAN_VILLAGE)
+    city_admin = make.user("admin", [make.CITY])
+    county_admin = make.user("admin", [make.HUIMIN])
+    runs = {
+        "city": CheckRun(is_demo=False, status="done", source="page", started_by_id=city_admin.id,
+                         division_prefixes=[make.CITY[:4]], opened=422, kept=31, resolved=17),
+        "every": CheckRun(is_demo=False, status="done", source="command", division_prefixes=None,
+                          opened=77, kept=12, resolved=3),
+        "county": CheckRun(is_demo=False, status="done", source="page", started_by_id=county_admin.id,
+                           division_prefixes=[make.HUIMIN[:6]], opened=5, kept=2, resolved=1),
+    }
+    db.session.add_all(runs.values())
+    db.session.flush()
+    return city_admin, county_admin, runs
+
+
+def test_runs_list_hides_wider_runs(en_client, city_and_county_runs):
+    _city_admin, county_admin, runs = city_and_county_runs
+    login(en_client, county_admin)
+
+    text = en_client.get("/checks/").get_data(as_text=True)
+
+    assert "5 opened, 2 kept, 1 resolved" in text
+    assert f'href="/checks/runs/{runs["county"].id}"' in text
+    assert "422 opened" not in text
+    assert "77 opened" not in text
+    assert f'href="/checks/runs/{runs["city"].id}"' not in text
+    assert f'href="/checks/runs/{runs["every"].id}"' not in text
+
+
+@pytest.mark.parametrize("key", ["city", "every"])
+def test_wider_run_page_not_found(en_client, city_and_county_runs, key):
+    _city_admin, county_admin, runs = city_and_county_runs
+    login(en_client, county_admin)
+    assert en_client.get(f"/checks/runs/{runs[key].id}").status_code == 404
+    assert en_client.get(f"/checks/runs/{runs[key].id}/status.json").status_code == 404
+
+
+def test_city_admin_sees_every_run(en_client, city_and_county_runs):
+    city_admin, _county_admin, runs = city_and_county_runs
+    login(en_client, city_admin)
+
+    text = en_client.get("/checks/").get_data(as_text=True)
+
+    for counts in ("422 opened, 31 kept, 17 resolved", "77 opened, 12 kept, 3 resolved",
+                   "5 opened, 2 kept, 1 resolved"):
+        assert counts in text
+    for run in runs.values():
+        response = en_client.get(f"/checks/runs/{run.id}")
+        assert response.status_code == 200
+        assert f"{run.opened} problems opened" in response.get_data(as_text=True)
+
+
+def test_runs_list_reads_past_hidden_runs(en_client, make, city_and_county_runs, monkeypatch):
+    """Five newer runs the county administrator may not see do not push their own run off the list."""
+    monkeypatch.setattr(queries, "RUNS_CHUNK", 2)  # the hidden runs then fill several chunks
+    city_admin, county_admin, runs = city_and_county_runs
+    for _ in range(5):
+        db.session.add(CheckRun(is_demo=False, status="done", source="page", started_by_id=city_admin.id,
+                                division_prefixes=[make.CITY[:4]], opened=9))
+    db.session.flush()
+    login(en_client, county_admin)
+
+    text = en_client.get("/checks/").get_data(as_text=True)
+
+    assert f'href="/checks/runs/{runs["county"].id}"' in text
+
+
+def test_run_of_former_divisions_hidden(en_client, make):
+    """A supervisor moved to another township no longer sees the counts of a run of the old one."""
+    supervisor = make.user("supervisor", [make.LAODIAN])
+    run = CheckRun(is_demo=False, status="done", source="page", started_by_id=supervisor.id,
+                   division_prefixes=[make.SHUIWAN[:9]], opened=8)
+    db.session.add(run)
+    db.session.flush()
+    login(en_client, supervisor)
+    assert en_client.get(f"/checks/runs/{run.id}").status_code == 404
+    assert "8 opened" not in en_client.get("/checks/").get_data(as_text=True)
 
 
 def test_problem_list_filters(en_client, make):
@@ -538,7 +623,8 @@ def test_stopped_run_replaced_with_message(en_client, make, sync_jobs):
 def test_stopped_run_page_shows_failed(en_client, make):
     admin = make.user("admin", [make.YANGXIN])
     stopped = CheckRun(is_demo=False, status="running", source="page", started_by_id=admin.id,
-                       steps_total=40, steps_done=4, progress_at=utcnow() - timedelta(minutes=10))
+                       steps_total=40, steps_done=4, progress_at=utcnow() - timedelta(minutes=10),
+                       division_prefixes=[make.YANGXIN[:6]])
     db.session.add(stopped)
     db.session.flush()
     login(en_client, admin)

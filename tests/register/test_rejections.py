@@ -231,6 +231,8 @@ def test_cli_rejection_exit_code(app, tmp_path):
     assert result.exit_code == 1
     assert "证件号码" in result.output
     assert "3.71622E+17" in result.output
+    assert "or add --skip-rejected to import the other households." in result.output
+    assert "rejected rows skipped" not in result.output
     assert db.session.execute(select(func.count(Household.id))).scalar_one() == 0
 
 

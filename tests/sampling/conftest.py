@@ -34,3 +34,10 @@ def ctx(app):
     """A request context with English messages, whatever the catalogue contains, so tests can match text."""
     with app.test_request_context(), force_locale("en"):
         yield
+
+
+@pytest.fixture
+def english(client, app):
+    """The test client with its language cookie set to English."""
+    client.set_cookie("lang", "en", domain=app.config["SERVER_NAME"])
+    return client

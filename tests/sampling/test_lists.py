@@ -20,12 +20,6 @@ FORMULA_NAME = "=HYPERLINK(\"http://example.invalid\",\"x\")"
 
 
 @pytest.fixture
-def english(client, app):
-    client.set_cookie("lang", "en", domain=app.config["SERVER_NAME"])
-    return client
-
-
-@pytest.fixture
 def admin(make):
     return make.user("admin", [make.YANGXIN])
 

@@ -17,12 +17,6 @@ LAODIAN_OTHER_VILLAGE = "371622107263"
 
 
 @pytest.fixture
-def english(client, app):
-    client.set_cookie("lang", "en", domain=app.config["SERVER_NAME"])
-    return client
-
-
-@pytest.fixture
 def admin(make):
     return make.user("admin", [make.YANGXIN])
 
@@ -195,7 +189,7 @@ def test_replace_page(english, make, sampling_round):
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Nobody at home after two visits" in page
-    assert "Unused reserves in its stratum" in page
+    assert "Unused reserves of its stratum in your divisions" in page
 
 
 def test_replace_route(english, make, sampling_round):

@@ -17,12 +17,6 @@ SHANGDIAN_VILLAGE = "371622101210"
 
 
 @pytest.fixture
-def english(client, app):
-    client.set_cookie("lang", "en", domain=app.config["SERVER_NAME"])
-    return client
-
-
-@pytest.fixture
 def admin(make):
     return make.user("admin", [make.YANGXIN])
 

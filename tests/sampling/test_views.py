@@ -16,12 +16,6 @@ SHANGDIAN_VILLAGE = "371622101210"
 
 
 @pytest.fixture
-def english(client, app):
-    client.set_cookie("lang", "en", domain=app.config["SERVER_NAME"])
-    return client
-
-
-@pytest.fixture
 def admin(make):
     return make.user("admin", [make.YANGXIN])
 
@@ -299,3 +293,47 @@ def test_auto_assign_route_without_inspectors(english, make, sampling_round, adm
     response = english.post(f"/sampling/{sampling_round.id}/auto-assign")
     assert response.status_code == 302
     assert "There are no active inspectors" in follow(english, response)
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("size", "0", "Enter a whole number of at least 1."),
+    ("minimum", "-1", "Enter a whole number of at least 0."),
+    ("seed", "-1", f"Enter a whole number from 0 to {services.SEED_MAX}."),
+    ("control_percent", "101", "Enter a whole number from 0 to 100."),
+    ("reserves", str(services.RESERVES_MAX + 1), f"Enter a whole number from 0 to {services.RESERVES_MAX}."),
+    ("exclude_visited_days", "0", f"Enter a whole number from 1 to {services.VISITED_DAYS_MAX}."),
+])
+def test_new_round_number_out_of_range(english, make, register, admin, field, value, message):
+    login(english, admin)
+    response = english.post("/sampling/new", data={
+        "name": "X", "divisions": [make.YANGXIN], "size": "2", "seed": "5", "create": "Create", field: value,
+    })
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert f'<p class="error" role="alert">{message}</p>' in page
+    assert "Number must be" not in page
+    assert rounds_count() == 0
+
+
+def test_new_round_lowest_numbers_accepted(english, make, register, admin):
+    login(english, admin)
+    response = english.post("/sampling/new", data={
+        "name": "Smallest", "divisions": [make.LAODIAN], "size": "1", "seed": "0", "minimum": "0",
+        "control_percent": "0", "reserves": "0", "exclude_visited_days": "1", "create": "Create",
+    })
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert rounds_count() == 1
+
+
+def test_range_messages_not_wtforms_chinese(client, app, make, register, admin):
+    # WTForms' Chinese catalogue words an inclusive minimum as "必须大于" (greater than).
+    client.set_cookie("lang", "zh_CN", domain=app.config["SERVER_NAME"])
+    login(client, admin)
+    response = client.post("/sampling/new", data={
+        "name": "X", "divisions": [make.YANGXIN], "size": "0", "seed": "5", "minimum": "-1",
+        "create": "Create",
+    })
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "必须大于" not in page
+    assert page.count('<p class="error" role="alert">') == 2

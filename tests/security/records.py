@@ -35,9 +35,11 @@ def make_problem(household, member=None, rule_id="id_check_character", detail="è
 
 
 def make_round(name, households, inspector, creator):
+    # Drawn over the households' counties, so that an administrator of them may repeat the draw.
+    counties = sorted({household.county_code for household in households})
     sampling_round = SamplingRound(
-        name=name, method="stratified_srs", parameters={}, seed=20240601, created_by=creator,
-        population_size=len(households),
+        name=name, method="stratified_srs", parameters={"divisions": counties}, seed=20240601,
+        created_by=creator, population_size=len(households),
     )
     for order, household in enumerate(households):
         sampling_round.sampled_households.append(
