@@ -139,7 +139,7 @@ def run_job(import_id: int) -> None:
             return
         record.status = "checking"
         db.session.commit()
-        _run_checks(record)
+        _run_checks(record, user)
 
 
 def _finish_rejected(import_id: int, error: ImportRejected, user) -> None:
@@ -166,11 +166,14 @@ def _finish_failed(import_id: int, user) -> None:
     db.session.commit()
 
 
-def _run_checks(record: RegisterImport) -> None:
-    """Run the data checks after the import is committed; a failure there keeps the import."""
+def _run_checks(record: RegisterImport, user) -> None:
+    """Run the data checks over the uploader's divisions after the import is committed.
+
+    The import wrote households in those divisions only. A failure of the checks keeps the import.
+    """
     import_id = record.id
     try:
-        services.run_checks_after_import(record)
+        services.run_checks_after_import(record, scope.division_prefixes(user))
     except Exception:
         logger.exception("data checks after register import %s failed", import_id)
         db.session.rollback()

@@ -146,14 +146,16 @@ def recent_imports(user, limit: int) -> list[RegisterImport]:
     return list(db.session.execute(stmt).scalars())
 
 
-def run_checks_after_import(record: RegisterImport):
+def run_checks_after_import(record: RegisterImport, division_prefixes: list[str] | None = None):
     """Re-run the data checks so that suspected problems match the imported data; flushes.
 
-    The import record is linked to the check run, which its page shows.
+    ``division_prefixes`` limits the run to the divisions the import could change (an
+    uploader's); None runs it over every division. The import record is linked to the check
+    run, which its page shows.
     """
     from fieldapp.checks.services import run_checks
 
-    summary = run_checks(is_demo=record.is_demo, division_prefixes=None, source="import")
+    summary = run_checks(is_demo=record.is_demo, division_prefixes=division_prefixes, source="import")
     record.check_run_id = summary.check_run_id
     db.session.flush()
     return summary

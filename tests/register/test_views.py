@@ -41,7 +41,7 @@ def test_upload_page_roles(client, make):
 
 
 def test_upload_imports(en_client, make, tmp_path, imports_dir, sync_jobs):
-    # A household of another county, whom the checks after the import also read.
+    # A household of another county, which the checks after the import leave alone.
     make.household(make.HUIMIN_VILLAGE)
     admin = make.user("admin", [make.YANGXIN])
     login(en_client, admin)
@@ -68,11 +68,11 @@ def test_upload_imports(en_client, make, tmp_path, imports_dir, sync_jobs):
     assert "import_status.js" not in text
     check_run = db.session.execute(select(CheckRun).where(CheckRun.source == "import")).scalar_one()
     assert record.check_run_id == check_run.id
-    # The checks ran over every division, more than this county administrator's, so no counts are shown.
-    assert "The data checks were run again over every division after the import." in text
-    assert 'href="/checks/"' in text
-    assert "Data checks: " not in text
-    assert f'href="/checks/runs/{check_run.id}"' not in text
+    # The checks ran over the uploader's county only, so its counts are shown.
+    assert check_run.division_prefixes == [make.YANGXIN[:6]]
+    assert "The data checks were run again over every division after the import." not in text
+    assert "Data checks: " in text
+    assert f'href="/checks/runs/{check_run.id}"' in text
 
     status = en_client.get(f"/register/imports/{record.id}/status.json").get_json()
     assert status["status"] == "done"
