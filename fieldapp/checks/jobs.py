@@ -32,8 +32,9 @@ from fieldapp.background import start_job
 from fieldapp.checks import registries, services
 from fieldapp.checks.models import CHECK_RUN_FINISHED, CheckRun, RegistryBatch
 from fieldapp.db_types import utcnow
-from fieldapp.errors import FieldError, ImportRejected
+from fieldapp.errors import ImportRejected
 from fieldapp.extensions import db
+from fieldapp.stored_files import remove_stored_file
 
 logger = logging.getLogger(__name__)
 
@@ -250,13 +251,14 @@ def save_upload(upload: FileStorage, *, kind: str, data_date: date | None, user,
                                ".xls or .csv.", extension=extension or "(none)"))
     stored_name = uuid.uuid4().hex + extension
     path = os.path.join(registries.registry_folder(), stored_name)
-    upload.save(path)
     try:
+        upload.save(path)
         return registries.prepare_batch(path, kind=kind, filename=original, data_date=data_date,
                                         is_demo=user.is_demo, user=user, skip_rejected=skip_rejected,
                                         stored_name=stored_name, locale=locale)
-    except (ImportRejected, FieldError):
-        os.remove(path)
+    except BaseException:
+        # Whatever went wrong, no batch refers to the file, and it contains personal data.
+        remove_stored_file(path, "registry file")
         raise
 
 

@@ -17,13 +17,12 @@ import operator
 import os
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from python_calamine import CalamineError, CalamineWorkbook
 from sqlalchemy import delete, select
 
 from fieldapp import idnumbers, scope
@@ -35,9 +34,9 @@ from fieldapp.db_types import utcnow
 from fieldapp.errors import FieldError, ImportRejected, RowsRejected, shown_value
 from fieldapp.extensions import db
 from fieldapp.gc_pause import paused_collector
+from fieldapp.register import file_types, sheet_size, workbook
 from fieldapp.register.bulk_insert import insert_columns
 from fieldapp.register.columns import normalize_header
-from fieldapp.register.excel_errors import load_sheet
 from fieldapp.register.parsing import (
     EARLIEST_DATA_DATE,
     CellError,
@@ -49,10 +48,14 @@ from fieldapp.register.parsing import (
 from fieldapp.register.reader import (
     EXCEL_EXTENSIONS,
     ExcelError,
+    RemovedCharacters,
+    csv_rows,
     decode_csv,
     error_row_numbers,
+    removed_nul_message,
     sheet_rows,
-    unreadable_workbook,
+    without_nul_cells,
+    without_nul_characters,
 )
 from fieldapp.stored_files import remove_stored_file
 
@@ -83,6 +86,8 @@ KIND_ALIASES = {
 }
 HEADER_SEARCH_ROWS = 30
 MAX_KIND_LENGTH = 40
+# Characters kept of a header, the length of RegistryBatch.id_column and name_column.
+MAX_HEADER_LENGTH = RegistryBatch.id_column.type.length
 # Rejections kept on the batch and listed in a message; the count covers them all.
 STORED_REJECTIONS = 1000
 MESSAGE_REJECTIONS = 20
@@ -112,6 +117,7 @@ class Sheet:
     rows: Iterator[tuple[int, list]]  # (1-based row number, cells) after the header
     total_rows: int
     error_rows: frozenset[int] = frozenset()  # 1-based numbers of the rows with an ExcelError cell
+    removed_nul: RemovedCharacters = field(default_factory=RemovedCharacters)
 
 
 # -- kinds and columns -------------------------------------------------------
@@ -204,33 +210,38 @@ def open_sheet(path: str) -> Sheet:
 
 
 def _open_workbook(path: str) -> Sheet:
-    try:
-        workbook = CalamineWorkbook.from_path(path)
-    except (CalamineError, OSError, ValueError) as error:
-        raise unreadable_workbook(path, error) from None
-    for sheet_name in workbook.sheet_names:
-        sheet, errors = load_sheet(workbook, path, sheet_name)
-        rows = sheet_rows(sheet, errors)
-        top = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
-        found = _sheet_from(top, rows, total_rows=sheet.end[0] + 1 if sheet.end else 0)
-        if found is not None:
-            found.error_rows = error_row_numbers(errors)
-            return found
-    raise _no_header()
+    # The cell limit follows the register's row limit: a registry has fewer columns than a register.
+    cell_limit = sheet_size.max_cells(current_app.config["REGISTER_MAX_ROWS"])
+    found = workbook.open_import_sheet(path, cell_limit)
+    if found is None:
+        raise _no_header()
+    rows = sheet_rows(found.sheet, found.errors)
+    removed = RemovedCharacters()
+    if found.may_hold_nul:
+        rows = without_nul_cells(rows, removed)
+    top = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
+    sheet = _sheet_from(top, rows, total_rows=found.sheet.end[0] + 1 if found.sheet.end else 0)
+    if sheet is None:
+        raise _no_header()
+    sheet.error_rows = error_row_numbers(found.errors)
+    sheet.removed_nul = removed
+    return sheet
 
 
 def _open_csv(path: str) -> Sheet:
+    file_types.check_csv(path)
     with open(path, "rb") as handle:
-        text = decode_csv(handle.read())
+        text, removed = without_nul_characters(decode_csv(handle.read()))
     if _BLANK_CSV.fullmatch(text):
         raise ImportRejected(_("The file is empty. Check that you chose the right file; if the registry is "
                                "in Excel, export it again and import the new file."))
     head = "\n".join(text[:20_000].splitlines()[:HEADER_SEARCH_ROWS])
-    reader = csv.reader(io.StringIO(text), delimiter=max((",", "\t", ";"), key=head.count))
+    reader = csv_rows(csv.reader(io.StringIO(text), delimiter=max((",", "\t", ";"), key=head.count)))
     top = list(itertools.islice(reader, HEADER_SEARCH_ROWS))
     found = _sheet_from(top, reader, total_rows=text.count("\n") + 1)
     if found is None:
         raise _no_header()
+    found.removed_nul.count = removed
     return found
 
 
@@ -260,14 +271,16 @@ def _header_labels(cells: list) -> list[str]:
     """Header cells as text; a blank header becomes "列N" and a repeated one gets " (2)", " (3)", ...
 
     Labels are unique even when the file itself has a header such as "A (2)", because each label
-    is a key of the details.
+    is a key of the details. A label is cut to ``MAX_HEADER_LENGTH`` characters, the length of the
+    batch's ID and name column fields, so that any column can be chosen as one of them.
     """
     labels, used, repeats = [], set(), {}
     for position, cell in enumerate(cells, start=1):
-        label = text = cell_text(cell) or f"列{position}"
+        label = text = (cell_text(cell) or f"列{position}")[:MAX_HEADER_LENGTH]
         while label in used:
             repeats[text] = repeats.get(text, 1) + 1
-            label = f"{text} ({repeats[text]})"
+            suffix = f" ({repeats[text]})"
+            label = text[:MAX_HEADER_LENGTH - len(suffix)] + suffix
         used.add(label)
         labels.append(label)
     return labels
@@ -402,7 +415,7 @@ def _import_batch(batch: RegistryBatch, path: str, *, progress: Progress | None,
     batch.records_count = record_count
     batch.rows_rejected = len({rejection["row"] for rejection in rejections})
     batch.rejections = rejections[:STORED_REJECTIONS]
-    batch.message = ""
+    batch.message = removed_nul_message(sheet.removed_nul.count) if sheet.removed_nul.count else ""
     batch.finished_at = utcnow()
     db.session.flush()
     audit.record("registry.import", batch, user=user, kind=batch.kind, records=batch.records_count,

@@ -36,6 +36,7 @@ from fieldapp.errors import ImportRejected
 from fieldapp.extensions import db
 from fieldapp.register import reader, services
 from fieldapp.register.models import RegisterImport
+from fieldapp.stored_files import remove_stored_file
 
 logger = logging.getLogger(__name__)
 
@@ -59,19 +60,24 @@ def queue_upload(upload: FileStorage, *, user, skip_rejected: bool, locale: str)
                                ".xls or .csv.", extension=extension or "(none)"))
     stored_name = uuid.uuid4().hex + extension
     path = os.path.join(imports_folder(), stored_name)
-    upload.save(path)
-    record = RegisterImport(
-        status="queued",
-        filename=original[:255],
-        sha256=services.file_sha256(path),
-        stored_name=stored_name,
-        imported_by_id=user.id,
-        is_demo=user.is_demo,
-        is_skip_rejected=skip_rejected,
-        locale=locale,
-    )
-    db.session.add(record)
-    db.session.flush()
+    try:
+        upload.save(path)
+        record = RegisterImport(
+            status="queued",
+            filename=original[:255],
+            sha256=services.file_sha256(path),
+            stored_name=stored_name,
+            imported_by_id=user.id,
+            is_demo=user.is_demo,
+            is_skip_rejected=skip_rejected,
+            locale=locale,
+        )
+        db.session.add(record)
+        db.session.flush()
+    except BaseException:
+        # No import record refers to the file, so nothing would ever delete it.
+        remove_stored_file(path, "register file")
+        raise
     audit.record("register.upload", record, user=user, skip_rejected=skip_rejected)
     return record
 

@@ -9,6 +9,7 @@ value such as #N/A, or when a text is longer than its column.
 """
 
 import logging
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from fieldapp.errors import ImportRejected
 from fieldapp.register import columns as cols
 from fieldapp.register.columns import HeaderMap
 from fieldapp.register.models import Household, Member
-from fieldapp.register.reader import ExcelError, Table
+from fieldapp.register.reader import ExcelError, Table, removed_nul_message
 
 logger = logging.getLogger(__name__)
 
@@ -167,18 +168,37 @@ def _number_text(value) -> str:
     return _NUMBER_NOISE.sub("", cell_text(value).translate(_FULL_WIDTH_DIGITS))
 
 
-def to_integer(value) -> int | None:
+# The values each integer field accepts. A household of 1,000 people or a year of 20,170 is a typing
+# error, and a larger number does not fit PostgreSQL's integer column (at most 2,147,483,647).
+INTEGER_RANGES = {
+    "size": (0, 999),
+    "exit_year": (1900, 2100),
+    "months_worked": (0, 12),
+}
+_STORABLE_INTEGERS = (-(2**31), 2**31 - 1)
+
+
+def to_integer(value, field_name: str = "") -> int | None:
+    """Return a whole number within the field's range (``INTEGER_RANGES``).
+
+    The range is checked before the number is converted to ``int``, which takes minutes for a text
+    such as "1e10000000".
+    """
     if _is_blank(value):
         return None
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    text = _number_text(value)
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        raise CellError(_("Not a number; enter digits only and import again.")) from None
+    minimum, maximum = INTEGER_RANGES.get(field_name, _STORABLE_INTEGERS)
+    if isinstance(value, bool):
+        raise CellError(_("Not a number; enter digits only and import again."))
+    if isinstance(value, int | float):
+        number = Decimal(value) if math.isfinite(value) else None
+    else:
+        try:
+            number = Decimal(_number_text(value))
+        except InvalidOperation:
+            raise CellError(_("Not a number; enter digits only and import again.")) from None
+    if number is None or not number.is_finite() or not minimum <= number <= maximum:
+        raise CellError(_("Out of range: enter a whole number from %(min)d to %(max)d and import again.",
+                          min=minimum, max=maximum))
     if number != number.to_integral_value():
         raise CellError(_("Not a whole number; enter a whole number and import again."))
     return int(number)
@@ -202,7 +222,8 @@ def to_money(value) -> Decimal | None:
             raise CellError(
                 _("Not a number; enter digits only (for example 12345.67) and import again.")
             ) from None
-    if not number.is_finite() or abs(number) >= _MONEY_LIMIT:
+    # Compared without abs(), which raises decimal.Overflow for an exponent such as 1e1000000.
+    if not number.is_finite() or not -_MONEY_LIMIT < number < _MONEY_LIMIT:
         raise CellError(_("The amount is out of range; check the value and import again."))
     return number.quantize(_CENT)
 
@@ -211,6 +232,8 @@ def to_decimal(value) -> float | None:
     if _is_blank(value):
         return None
     if isinstance(value, float | int) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise CellError(_("Not a number; enter digits only (for example 117.61) and import again."))
         return float(value)
     try:
         number = float(_number_text(value))
@@ -269,6 +292,8 @@ def to_json_value(value):
         return value.strip()
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return int(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return cell_text(value)  # JSON has no NaN or infinity, and PostgreSQL rejects them
     if isinstance(value, bool | int | float):
         return value
     if isinstance(value, datetime):
@@ -291,7 +316,7 @@ def _convert(column: cols.Column, value):
     if column.kind == cols.ID_NUMBER:
         return to_id_number(value)
     if column.kind == cols.INTEGER:
-        return to_integer(value)
+        return to_integer(value, column.field)
     if column.kind == cols.MONEY:
         return to_money(value)
     if column.kind == cols.DECIMAL:
@@ -412,8 +437,10 @@ def column_converter(column: cols.Column) -> Callable:
         return _code_converter(convert, limit)
     if column.kind == cols.MONEY:
         return _money_converter(convert)
-    if column.kind in (cols.INTEGER, cols.DECIMAL):
-        return _number_converter(convert, is_integer=column.kind == cols.INTEGER)
+    if column.kind == cols.INTEGER:
+        return _integer_converter(convert, *INTEGER_RANGES.get(column.field, _STORABLE_INTEGERS))
+    if column.kind == cols.DECIMAL:
+        return _decimal_converter(convert)
     if column.kind == cols.TEXT and column.field in _UNCACHED_FIELDS:
         return _text_converter(convert, limit)
     cache = _ConversionCache(convert)
@@ -486,16 +513,22 @@ def _money_converter(convert: Callable) -> Callable:
     return convert_money
 
 
-def _number_converter(convert: Callable, *, is_integer: bool) -> Callable:
-    def convert_number(raw):
-        # A number cell: to_integer and to_decimal's own steps for a float.
-        if raw.__class__ is float:
-            if not is_integer:
-                return raw
-            if raw.is_integer():
-                return int(raw)
+def _integer_converter(convert: Callable, minimum: int, maximum: int) -> Callable:
+    def convert_integer(raw):
+        # A whole number cell within range: to_integer's own steps for it, without its checks.
+        if raw.__class__ is float and minimum <= raw <= maximum and raw.is_integer():
+            return int(raw)
         return convert(raw)
-    return convert_number
+    return convert_integer
+
+
+def _decimal_converter(convert: Callable) -> Callable:
+    def convert_decimal(raw):
+        # A finite number cell: to_decimal's own step for it.
+        if raw.__class__ is float and -math.inf < raw < math.inf:
+            return raw
+        return convert(raw)
+    return convert_decimal
 
 
 def _text_converter(convert: Callable, limit: int | None) -> Callable:
@@ -581,9 +614,15 @@ def _required_rejections(row_no: int, values: dict, header: HeaderMap) -> list[R
             continue  # its cell was rejected already
         if not values[column.level][field_name]:
             index = header.fields[field_name][0]
-            found.append(Rejection(row_no, header.headers[index], "",
-                                   _("This value is required; fill it in and import again.")))
+            found.append(Rejection(row_no, header.headers[index], "", _missing_reason(field_name)))
     return found
+
+
+def _missing_reason(field_name: str) -> str:
+    if field_name == "household_no":
+        return _("This value is required; fill it in and import again. If the household's rows share one "
+                 "merged cell, unmerge it and fill the household number into every row of the household.")
+    return _("This value is required; fill it in and import again.")
 
 
 def is_footer(cells: list, header: HeaderMap) -> bool:
@@ -642,12 +681,14 @@ def parse_table(
     ``allowed_prefixes`` (division code prefixes) rejects rows outside an uploader's divisions.
     """
     header = table.header
+    _check_division_column(header)
     parsed = ParsedRegister(header=header, export_date=export_date(table.title_rows), households={})
     parser = _RowParser(header)
     key_indexes = [header.fields[field_name][0] for field_name in cols.REQUIRED_FIELDS]
     used_indexes = {index for indexes in header.fields.values() for index in indexes} | set(header.unknown)
+    width = len(header.headers)
     households = parsed.households
-    rejected_rows_by_household: dict[str, list[int]] = {}
+    rejected_households = _RejectedHouseholds(header)
     for row_no, cells in table.rows:
         is_error_row = row_no in table.error_rows
         if is_error_row:
@@ -664,27 +705,87 @@ def parse_table(
         row, rejections = parse_row(row_no, cells, header) if is_error_row else parser.parse(row_no, cells)
         if row is not None and allowed_prefixes is not None:
             rejections = _scope_rejections(row, header, allowed_prefixes)
+        if table.is_text and len(cells) > width:
+            extra = _extra_cells_rejection(row_no, cells, width)
+            if extra is not None:
+                row, rejections = None, [*rejections, extra]
         if rejections:
             parsed.rejections.extend(rejections)
             parsed.rejected_cells[row_no] = list(cells)
-            household_no = _household_no_or_none(cells, header)
-            if household_no:
-                rejected_rows_by_household.setdefault(household_no, []).append(row_no)
+            rejected_households.add_rejected_row(row_no, cells)
         else:
-            rows = households.get(row.household["household_no"])
+            household_no = rejected_households.previous = row.household["household_no"]
+            rows = households.get(household_no)
             if rows is None:
-                households[row.household["household_no"]] = [row]
+                households[household_no] = [row]
             else:
                 rows.append(row)
         if progress is not None and parsed.rows_read % PROGRESS_ROWS == 0:
             progress("reading", row_no, table.total_rows)
+    if table.removed_nul.count:
+        parsed.warnings.append(removed_nul_message(table.removed_nul.count))
     _reject_mixed_divisions(parsed)
-    reject_households(parsed, {
-        household_no: _("Not imported because row %(rows)s of the same household was rejected; fix that "
-                        "row and import the household again.", rows=", ".join(map(str, row_numbers)))
-        for household_no, row_numbers in rejected_rows_by_household.items()
-    })
+    reject_households(parsed, rejected_households.reasons())
     return parsed
+
+
+def _check_division_column(header: HeaderMap) -> None:
+    """Reject a register without the division code column, without which no household can be placed."""
+    if "division_code" not in header.fields:
+        raise ImportRejected(
+            _("The header row (row %(row)d) has no column 行政区划代码, the 12-digit division code of each "
+              "household's village. Export the register with that column, or add it, and import again.",
+              row=header.row_index + 1)
+        )
+
+
+class _RejectedHouseholds:
+    """The households rejected with a rejected row, so that a household is written whole or not at all.
+
+    A rejected row rejects its own household. A row whose 户编号 is blank or cannot be read
+    rejects the household of the row above it, which it most likely continues: exports with
+    merged cells give the number on a household's first row only. Its members would otherwise
+    be removed from the stored household.
+    """
+
+    def __init__(self, header: HeaderMap):
+        self.header = header
+        self.previous: str | None = None  # household number of the last row read that had one
+        self.rejected_rows: dict[str, list[int]] = {}
+        self.continuing_rows: dict[str, list[int]] = {}
+
+    def add_rejected_row(self, row_no: int, cells: list) -> None:
+        household_no = _household_no_or_none(cells, self.header)
+        if household_no:
+            self.rejected_rows.setdefault(household_no, []).append(row_no)
+            self.previous = household_no
+        elif self.previous:
+            self.continuing_rows.setdefault(self.previous, []).append(row_no)
+
+    def reasons(self) -> dict[str, str]:
+        """Return the reason each household is rejected, by household number."""
+        reasons = {
+            household_no: _("Not imported because row %(rows)s of the same household was rejected; fix that "
+                            "row and import the household again.", rows=", ".join(map(str, row_numbers)))
+            for household_no, row_numbers in self.rejected_rows.items()
+        }
+        for household_no, row_numbers in self.continuing_rows.items():
+            reason = _("Not imported because row %(rows)s below has no readable 户编号 and probably belongs "
+                       "to this household, as rows under a merged cell do; fill in the 户编号 of every row "
+                       "and import the household again.", rows=", ".join(map(str, row_numbers)))
+            reasons[household_no] = " ".join(filter(None, [reasons.get(household_no), reason]))
+        return reasons
+
+
+def _extra_cells_rejection(row_no: int, cells: list, width: int) -> Rejection | None:
+    """Reject a CSV row with a value after the header's last column: its values are in the wrong columns."""
+    extra = [cell_text(value) for value in cells[width:] if not _is_blank(value)]
+    if not extra:
+        return None
+    return Rejection(row_no, _("after the last column"), extra[0], _(
+        "The row has %(cells)d cells, more than the %(columns)d columns of the header row, so its values are "
+        "in the wrong columns. A value probably contains the separator (a comma) without quote marks around "
+        "it; correct the row and import again.", cells=len(cells), columns=width))
 
 
 def _without_ignored_errors(cells: list, used_indexes: set[int]) -> list:

@@ -28,7 +28,7 @@ from fieldapp.divisions.models import Division
 from fieldapp.errors import ImportRejected, RowsRejected, shown_value
 from fieldapp.extensions import db
 from fieldapp.gc_pause import paused_collector
-from fieldapp.register import bulk_insert, columns, parsing, reader, report
+from fieldapp.register import bulk_insert, columns, parsing, reader, report, sheet_size
 from fieldapp.register.models import Household, Member, RegisterImport
 from fieldapp.register.parsing import ParsedRegister, ParsedRow, Rejection
 
@@ -81,10 +81,11 @@ def import_register(
     once when every row is checked and nothing is written yet, and "writing" every thousand
     households and after the last.
     """
-    table = reader.open_table(path, header_aliases())
+    max_rows = current_app.config["REGISTER_MAX_ROWS"]
+    table = reader.open_table(path, header_aliases(), cell_limit=sheet_size.max_cells(max_rows))
     parsed = parsing.parse_table(
         table,
-        max_rows=current_app.config["REGISTER_MAX_ROWS"],
+        max_rows=max_rows,
         allowed_prefixes=allowed_prefixes,
         progress=progress,
     )

@@ -178,7 +178,7 @@ def test_long_rejected_value_shortened(ctx, tmp_path):
 # -- unreadable and empty files ----------------------------------------------
 
 
-@pytest.mark.parametrize("content", [b"", "姓名,证件号码\n张三,110105194912310021\n".encode()])
+@pytest.mark.parametrize("content", [b"", b"\x00\x01\x02\x03" * 100])
 def test_not_a_workbook(ctx, tmp_path, english, content):
     path = tmp_path / "r.xlsx"
     path.write_bytes(content)
@@ -188,6 +188,16 @@ def test_not_a_workbook(ctx, tmp_path, english, content):
            "file of another type renamed to .xlsx." in raised.value.message
     assert "Zip" not in raised.value.message
     assert "EOCD" not in raised.value.message
+
+
+def test_csv_named_xlsx_told_to_rename(ctx, tmp_path, english):
+    path = tmp_path / "r.xlsx"
+    path.write_bytes("姓名,证件号码\n张三,110105194912310021\n".encode())
+    with pytest.raises(ImportRejected) as raised:
+        registries.import_registry(str(path), "低保")
+    assert raised.value.message == (
+        "The file could not be read: it is a text file, probably CSV, but its name ends in .xlsx. Rename it "
+        "to end in .csv, or open it in Excel or WPS and save it as an .xlsx workbook, and import it again.")
 
 
 @pytest.mark.parametrize("content", [b"", b"\xef\xbb\xbf", b"\r\n\r\n", b",,,\n"])

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import zipfile
 from typing import NamedTuple
 
 import xlsxwriter
@@ -154,3 +155,108 @@ def write_duration_overflow(path, header: list[str], row: list[str]) -> str:
     sheet.write_number(1, len(row), 1e10, workbook.add_format({"num_format": "[h]:mm:ss"}))
     workbook.close()
     return str(path)
+
+
+# -- files written part by part, for inputs no spreadsheet program writes ------
+
+_RELATIONSHIPS_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+def sheet_xml(rows_xml: str) -> str:
+    """Return a worksheet part whose sheetData contains ``rows_xml``."""
+    return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="{_MAIN_NS}" '
+            f'xmlns:r="{_RELATIONSHIPS_NS}"><sheetData>{rows_xml}</sheetData></worksheet>')
+
+
+def text_cell(reference: str, text: str) -> str:
+    return f'<c r="{reference}" t="inlineStr"><is><t>{text}</t></is></c>'
+
+
+def write_parts_xlsx(path, sheets: list[tuple[str, str]], *, hidden: tuple[str, ...] = (),
+                     shared_strings: str | None = None) -> str:
+    """Write an xlsx file from its sheet parts: ``sheets`` is a list of (name, worksheet XML)."""
+    content_types = "".join(
+        f'<Override PartName="/xl/worksheets/sheet{number}.xml" ContentType="application/'
+        f'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        for number in range(1, len(sheets) + 1))
+    states = {name: ' state="hidden"' for name in hidden}
+    sheet_entries = "".join(
+        f'<sheet name="{name}" sheetId="{number}"{states.get(name, "")} r:id="rId{number}"/>'
+        for number, (name, _xml) in enumerate(sheets, start=1))
+    relationships = "".join(
+        f'<Relationship Id="rId{number}" Type="{_RELATIONSHIPS_NS}/worksheet" '
+        f'Target="worksheets/sheet{number}.xml"/>' for number in range(1, len(sheets) + 1))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", (
+            '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/'
+            '2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-'
+            'package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+            f'{content_types}</Types>'))
+        archive.writestr("_rels/.rels", (
+            '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+            f'package/2006/relationships"><Relationship Id="rId1" Type="{_RELATIONSHIPS_NS}/officeDocument" '
+            'Target="xl/workbook.xml"/></Relationships>'))
+        archive.writestr("xl/workbook.xml", (
+            f'<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="{_MAIN_NS}" '
+            f'xmlns:r="{_RELATIONSHIPS_NS}"><sheets>{sheet_entries}</sheets></workbook>'))
+        archive.writestr("xl/_rels/workbook.xml.rels", (
+            '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+            f'package/2006/relationships">{relationships}</Relationships>'))
+        if shared_strings is not None:
+            archive.writestr("xl/sharedStrings.xml", shared_strings)
+        for number, (_name, xml) in enumerate(sheets, start=1):
+            archive.writestr(f"xl/worksheets/sheet{number}.xml", xml)
+    return str(path)
+
+
+def register_rows_xml(rows: list[dict], *, first_row: int = 1, headers: list[str] | None = None) -> str:
+    """Return the sheetData rows of a header row and ``rows``, every cell as an inline text."""
+    headers = headers or HEADERS
+    lines = [headers, *[[_csv_cell(row.get(header, "")) for header in headers] for row in rows]]
+    return "".join(
+        f'<row r="{number}">' + "".join(text_cell(f"{_letters(column)}{number}", value)
+                                        for column, value in enumerate(line, start=1) if value != "")
+        + "</row>" for number, line in enumerate(lines, start=first_row))
+
+
+def _letters(column: int) -> str:
+    letters = ""
+    while column:
+        column, remainder = divmod(column - 1, 26)
+        letters = chr(ord("A") + remainder) + letters
+    return letters
+
+
+def write_ods(path, tables_xml: str) -> str:
+    """Write an OpenDocument spreadsheet whose body contains ``tables_xml`` (one or more table:table)."""
+    content = ('<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+               'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+               'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+               'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+               f'<office:body><office:spreadsheet>{tables_xml}</office:spreadsheet></office:body>'
+               '</office:document-content>')
+    manifest = ('<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+                'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+                '<manifest:file-entry manifest:full-path="/" '
+                'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+                '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+                '</manifest:manifest>')
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
+        archive.writestr("META-INF/manifest.xml", manifest)
+    return str(path)
+
+
+def ods_cell(text: str, *, repeated: int = 1) -> str:
+    repeat = f' table:number-columns-repeated="{repeated}"' if repeated > 1 else ""
+    return f'<table:table-cell{repeat} office:value-type="string"><text:p>{text}</text:p></table:table-cell>'
+
+
+def ods_register_table(rows: list[dict], *, name: str = "成员", extra_rows: str = "") -> str:
+    """Return a table:table of a header row and ``rows``, with ``extra_rows`` (raw XML) after them."""
+    lines = [HEADERS, *[[_csv_cell(row.get(header, "")) for header in HEADERS] for row in rows]]
+    body = "".join("<table:table-row>" + "".join(ods_cell(value) if value != "" else "<table:table-cell/>"
+                                                 for value in line) + "</table:table-row>" for line in lines)
+    return f'<table:table table:name="{name}">{body}{extra_rows}</table:table>'

@@ -1,0 +1,152 @@
+"""Opening the one sheet of a workbook that an import reads, checked before python-calamine loads it.
+
+Both the register and the registry imports read one sheet per file: the one visible worksheet
+that has data. Hidden sheets are skipped, and a workbook with data on two visible sheets is
+rejected rather than imported in part. Before calamine reads anything, the file must be the kind
+of workbook its ending names (``file_types``), and the sheets calamine is about to load must fit
+the size limits (``sheet_size``). An .xls or .ods file is read whole when it is opened, and an
+.xlsx sheet when it is loaded.
+"""
+
+import logging
+import os
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
+
+from fieldapp.errors import ImportRejected
+from fieldapp.register import excel_errors, file_types, ods_scan, sheet_size, xls_scan
+from fieldapp.register.excel_errors import ErrorCells
+
+logger = logging.getLogger(__name__)
+
+# Exceptions calamine raises for a file it cannot read, besides a Rust panic (see ``_is_panic``).
+_CALAMINE_ERRORS = (CalamineError, OSError, ValueError, OverflowError)
+
+
+@dataclass
+class ImportSheet:
+    """The sheet an import reads, loaded by calamine, with the Excel error cells found in the file."""
+
+    name: str
+    sheet: CalamineSheet
+    errors: ErrorCells = field(default_factory=dict)
+    may_hold_nul: bool = True  # whether a text cell may contain a NUL character, which PostgreSQL rejects
+
+
+def open_import_sheet(path: str, cell_limit: int) -> ImportSheet | None:
+    """Load the one visible worksheet with data of the workbook at ``path``; None when no sheet has data.
+
+    ``cell_limit`` is the most cells a sheet may span (``sheet_size.max_cells``). Raises
+    ``ImportRejected`` for a file that is not the workbook its ending names, for a sheet too
+    large, for data on more than one visible sheet, for data only on hidden sheets, and for a
+    file calamine cannot read.
+    """
+    file_types.check_workbook(path)
+    extension = os.path.splitext(path)[1].lower()
+    if extension == ".xls":
+        sheet_size.check_workbook(_xls_sizes(path), cell_limit)
+    elif extension == ".ods":
+        sheet_size.check_workbook(ods_scan.sheet_sizes(path, cell_limit), cell_limit)
+    else:
+        shared_strings_hold_nul = excel_errors.check_shared_strings(path)
+    workbook = _open(path)
+    visible, hidden = _worksheets(workbook)
+    if extension in excel_errors.XLSX_EXTENSIONS:
+        found = _xlsx_sheet_with_data(workbook, path, visible, cell_limit)
+        if found is not None:
+            found.may_hold_nul = found.may_hold_nul or shared_strings_hold_nul
+    else:
+        found = _loaded_sheet_with_data(workbook, visible)
+    if found is None and hidden:
+        raise ImportRejected(
+            _("No visible sheet of the workbook has data, and hidden sheets are not imported (%(sheets)s). "
+              "Unhide the sheet to import, save the file and import it again.", sheets="、".join(hidden))
+        )
+    return found
+
+
+def unreadable_workbook(path: str, error: BaseException) -> ImportRejected:
+    """Return the rejection of a workbook calamine cannot open, and log the library's English error."""
+    logger.info("%s could not be opened as a workbook: %s", os.path.basename(path), error)
+    return file_types.wrong_kind(file_types.OTHER, os.path.splitext(path)[1].lower())
+
+
+def _xls_sizes(path: str) -> list[sheet_size.SheetSize]:
+    try:
+        return xls_scan.sheet_sizes(path)
+    except (xls_scan.DamagedFile, OSError, ValueError, IndexError) as error:
+        raise unreadable_workbook(path, error) from None
+
+
+def _open(path: str) -> CalamineWorkbook:
+    try:
+        return CalamineWorkbook.from_path(path)
+    except _CALAMINE_ERRORS as error:
+        raise unreadable_workbook(path, error) from None
+    except BaseException as error:
+        if not _is_panic(error):
+            raise
+        raise unreadable_workbook(path, error) from None
+
+
+def _worksheets(workbook: CalamineWorkbook) -> tuple[list[str], list[str]]:
+    """Return the names of the visible worksheets and of the hidden ones, in workbook order."""
+    visible, hidden = [], []
+    for sheet in workbook.sheets_metadata:
+        if sheet.typ == SheetTypeEnum.WorkSheet:
+            (visible if sheet.visible == SheetVisibleEnum.Visible else hidden).append(sheet.name)
+    return visible, hidden
+
+
+def _xlsx_sheet_with_data(workbook: CalamineWorkbook, path: str, names: list[str],
+                          cell_limit: int) -> ImportSheet | None:
+    """Scan every visible sheet, then load the one with data once its size is checked."""
+    scans = {name: excel_errors.scan_sheet(path, name) for name in names}
+    with_data = [name for name in names if scans[name].rows]
+    if not with_data:
+        return None
+    _check_one_sheet(with_data)
+    name = with_data[0]
+    scan = scans[name]
+    sheet_size.check_sheet(sheet_size.SheetSize(name, scan.rows, scan.columns), cell_limit)
+    return ImportSheet(name, _load(workbook, name), scan.errors, scan.may_hold_nul)
+
+
+def _loaded_sheet_with_data(workbook: CalamineWorkbook, names: list[str]) -> ImportSheet | None:
+    """Return the visible sheet with data of a workbook that calamine read whole when it opened it."""
+    with_data = []
+    for name in names:
+        sheet = _load(workbook, name)
+        if sheet.end is not None:
+            with_data.append(ImportSheet(name, sheet))
+    if not with_data:
+        return None
+    _check_one_sheet([found.name for found in with_data])
+    return with_data[0]
+
+
+def _check_one_sheet(names: list[str]) -> None:
+    if len(names) > 1:
+        raise ImportRejected(
+            _("The workbook has data on more than one sheet: %(sheets)s. An import reads one sheet, so "
+              "keep only the sheet to import (delete the others, move them to another file or hide them), "
+              "save the file and import it again.", sheets="、".join(names))
+        )
+
+
+def _load(workbook: CalamineWorkbook, name: str) -> CalamineSheet:
+    try:
+        return workbook.get_sheet_by_name(name)
+    except _CALAMINE_ERRORS as error:
+        raise excel_errors.damaged_sheet(name, error) from None
+    except BaseException as error:
+        if not _is_panic(error):
+            raise
+        raise excel_errors.damaged_sheet(name, error) from None
+
+
+def _is_panic(error: BaseException) -> bool:
+    """Return whether ``error`` is a Rust panic inside calamine, which pyo3 raises as a BaseException."""
+    return type(error).__name__ == "PanicException"
