@@ -1,4 +1,4 @@
-"""Scanning the XML of an xlsx sheet before python-calamine loads it: its size and its error cells.
+"""Scanning the XML of an xlsx sheet: its size, which python-calamine must fit in memory, and its error cells.
 
 python-calamine 0.9.1 (calamine 0.37) loads a sheet as a dense grid from its first to its last
 cell with a value, at about 32 bytes a cell. One value in cell XFD1048576 requests 550 GB, and
@@ -58,6 +58,10 @@ _PLAIN_REFERENCE = re.compile(rb'<c r="([A-Z]+)([0-9]+)"')
 _PREFIXED_CELL = re.compile(rb"<[\w.-]+:c[\s>/]")
 # The end of a row, "</row>" or "</x:row>". A block is cut after it when it can be, so that no cell is split.
 _ROW_END = b"row>"
+# The range a sheet declares, by its last cell: <dimension ref="A1:AW240002"/> gives AW and 240002.
+_DIMENSION = re.compile(rb'<dimension ref="(?:[A-Z]+[0-9]+:)?([A-Z]{1,7})([0-9]{1,10})"')
+# Bytes at the start of a sheet's XML that hold its <dimension> element, after the sheet's properties.
+DIMENSION_SEARCH_BYTES = 64 << 10
 _SHARED_STRINGS_TAG = re.compile(rb"<(?:[\w.-]+:)?sst(?:\s[^>]*)?>")
 _UNIQUE_COUNT = re.compile(rb"""\suniqueCount\s*=\s*["']\s*([0-9]+)""")
 
@@ -96,6 +100,28 @@ def scan_sheet(path: str, sheet_name: str) -> SheetScan:
                     return _SheetParser().parse(stream)
     except (zipfile.BadZipFile, KeyError, OSError, expat.ExpatError, ValueError, _Ambiguous) as error:
         raise damaged_sheet(sheet_name, error) from None
+
+
+def declared_size(path: str, sheet_name: str) -> tuple[int, tuple[int, int] | None]:
+    """Return the bytes of the sheet's XML and its ``<dimension>`` as (last row, last column), if any.
+
+    Excel, WPS, LibreOffice and xlsxwriter write the range of cells in use as ``<dimension
+    ref="A1:AW240002"/>`` near the start of the sheet. Raises ``ImportRejected`` for a damaged file.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            member = _sheet_member(archive, sheet_name)
+            if member is None:
+                return 0, None
+            size = archive.getinfo(member).file_size
+            with archive.open(member) as stream:
+                head = stream.read(DIMENSION_SEARCH_BYTES)
+    except (zipfile.BadZipFile, KeyError, OSError, expat.ExpatError, ValueError, _Ambiguous) as error:
+        raise damaged_sheet(sheet_name, error) from None
+    found = _DIMENSION.search(head)
+    if found is None:
+        return size, None
+    return size, (_row_number(found[2]), _column_number(found[1]))
 
 
 def find_error_cells(path: str, sheet_name: str) -> ErrorCells:

@@ -41,9 +41,14 @@ def max_cells(max_rows: int) -> int:
     return max_rows * CELLS_PER_ROW
 
 
+def fits(rows: int, columns: int, cell_limit: int) -> bool:
+    """Return whether a sheet of ``rows`` and ``columns`` is within ``MAX_COLUMNS`` and ``cell_limit``."""
+    return columns <= MAX_COLUMNS and rows * columns <= cell_limit
+
+
 def check_sheet(size: SheetSize, cell_limit: int) -> None:
     """Raise ``ImportRejected`` for a sheet of more than ``MAX_COLUMNS`` columns or ``cell_limit`` cells."""
-    if size.columns > MAX_COLUMNS or size.cells > cell_limit:
+    if not fits(size.rows, size.columns, cell_limit):
         raise ImportRejected(
             _("The sheet %(sheet)s is too large to import: its cells reach row %(rows)d and column "
               "%(columns)d (cell %(cell)s), %(cells)d cells in all. The import reads at most "

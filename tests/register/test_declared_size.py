@@ -1,0 +1,59 @@
+"""Large xlsx sheets checked by the range they declare and scanned while calamine loads them."""
+
+import zipfile
+
+import pytest
+from sqlalchemy import select
+
+from fieldapp.checks import registries
+from fieldapp.checks.models import RegistryRecord
+from fieldapp.extensions import db
+from fieldapp.register import excel_errors, workbook
+from tests.checks.builders import write_xlsx
+from tests.register.builders import FormulaError
+
+ID = "11010519491231002X"
+
+
+@pytest.fixture
+def large(monkeypatch):
+    """Treat every sheet as large, so that a small test file takes the path of a large one."""
+    monkeypatch.setattr(workbook, "SCAN_FIRST_BYTES", -1)
+
+
+def declare_range(path: str, ref: bytes) -> str:
+    """Rewrite the workbook so that its sheet declares the range ``ref``."""
+    with zipfile.ZipFile(path) as source:
+        parts = {info.filename: source.read(info.filename) for info in source.infolist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    start = parts[sheet].index(b'<dimension ref="') + len(b'<dimension ref="')
+    end = parts[sheet].index(b'"', start)
+    parts[sheet] = parts[sheet][:start] + ref + parts[sheet][end:]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, data in parts.items():
+            target.writestr(name, data)
+    return path
+
+
+def test_declared_range_read(tmp_path):
+    path = write_xlsx(tmp_path / "r.xlsx", [["姓名", "证件号码"], ["张三", ID]])
+    assert excel_errors.declared_size(path, "registry")[1] == (2, 2)
+
+
+def test_large_sheet_finds_error_cells(ctx, tmp_path, large):
+    rows = [["姓名", "证件号码", "金额"], ["张三", ID, 300], ["李四", ID, FormulaError("#DIV/0!")]]
+
+    batch = registries.import_registry(write_xlsx(tmp_path / "r.xlsx", rows), "低保", skip_rejected=True)
+
+    assert [record.name for record in db.session.scalars(select(RegistryRecord))] == ["张三"]
+    assert [(item["row"], item["value"]) for item in batch.rejections] == [(3, "#DIV/0!")]
+
+
+def test_range_beyond_limits_scanned_first(ctx, tmp_path, large):
+    # Excel counts cells with only a format in the range, so an inflated range alone rejects nothing.
+    path = write_xlsx(tmp_path / "r.xlsx", [["姓名", "证件号码"], ["张三", ID]])
+    declare_range(path, b"A1:XFD1048576")
+
+    registries.import_registry(path, "低保")
+
+    assert [record.name for record in db.session.scalars(select(RegistryRecord))] == ["张三"]
