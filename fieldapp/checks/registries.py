@@ -52,9 +52,8 @@ from fieldapp.register.reader import (
     csv_rows,
     decode_csv,
     error_row_numbers,
+    read_sheet_start,
     removed_nul_message,
-    sheet_rows,
-    without_nul_cells,
     without_nul_characters,
 )
 from fieldapp.stored_files import remove_stored_file
@@ -215,16 +214,12 @@ def _open_workbook(path: str) -> Sheet:
     found = workbook.open_import_sheet(path, cell_limit)
     if found is None:
         raise _no_header()
-    rows = sheet_rows(found.sheet, found.errors)
-    removed = RemovedCharacters()
-    if found.may_hold_nul:
-        rows = without_nul_cells(rows, removed)
-    top = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
-    sheet = _sheet_from(top, rows, total_rows=found.sheet.end[0] + 1 if found.sheet.end else 0)
+    start = read_sheet_start(found)
+    sheet = _sheet_from(start.top, start.rest, total_rows=start.total_rows)
     if sheet is None:
         raise _no_header()
     sheet.error_rows = error_row_numbers(found.errors)
-    sheet.removed_nul = removed
+    sheet.removed_nul = start.removed_nul
     return sheet
 
 

@@ -79,10 +79,18 @@ def open_table(path: str, aliases: dict[str, Column], *, cell_limit: int) -> Tab
     )
 
 
-def _open_workbook(path: str, aliases: dict[str, Column], cell_limit: int) -> Table:
-    found = workbook.open_import_sheet(path, cell_limit)
-    if found is None:
-        raise _no_header()
+@dataclass
+class SheetStart:
+    """The rows of a loaded sheet: the first ``HEADER_SEARCH_ROWS`` read, the others still to come."""
+
+    top: list[list]
+    rest: Iterator[list]
+    total_rows: int
+    removed_nul: RemovedCharacters
+
+
+def read_sheet_start(found: workbook.ImportSheet) -> SheetStart:
+    """Read the rows of ``found`` up to the end of the header search, error cells and NUL handled."""
     # iter_rows starts at the sheet's first row even when the used range starts lower,
     # so the n-th row given is row n of the sheet.
     rows = sheet_rows(found.sheet, found.errors)
@@ -91,11 +99,19 @@ def _open_workbook(path: str, aliases: dict[str, Column], cell_limit: int) -> Ta
         rows = without_nul_cells(rows, removed)
     top = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
     total_rows = found.sheet.end[0] + 1 if found.sheet.end else 0
-    table = _table_from(top, rows, aliases, total_rows=total_rows, sheet_name=found.name)
+    return SheetStart(top, rows, total_rows, removed)
+
+
+def _open_workbook(path: str, aliases: dict[str, Column], cell_limit: int) -> Table:
+    found = workbook.open_import_sheet(path, cell_limit)
+    if found is None:
+        raise _no_header()
+    start = read_sheet_start(found)
+    table = _table_from(start.top, start.rest, aliases, total_rows=start.total_rows, sheet_name=found.name)
     if table is None:
         raise _no_header()
     table.error_rows = error_row_numbers(found.errors)
-    table.removed_nul = removed
+    table.removed_nul = start.removed_nul
     return table
 
 

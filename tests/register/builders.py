@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 import xlsxwriter
 
+from fieldapp.register.sheet_size import column_letters
 from tests import factories
 
 HEADERS = [
@@ -215,17 +216,9 @@ def register_rows_xml(rows: list[dict], *, first_row: int = 1, headers: list[str
     headers = headers or HEADERS
     lines = [headers, *[[_csv_cell(row.get(header, "")) for header in headers] for row in rows]]
     return "".join(
-        f'<row r="{number}">' + "".join(text_cell(f"{_letters(column)}{number}", value)
+        f'<row r="{number}">' + "".join(text_cell(f"{column_letters(column)}{number}", value)
                                         for column, value in enumerate(line, start=1) if value != "")
         + "</row>" for number, line in enumerate(lines, start=first_row))
-
-
-def _letters(column: int) -> str:
-    letters = ""
-    while column:
-        column, remainder = divmod(column - 1, 26)
-        letters = chr(ord("A") + remainder) + letters
-    return letters
 
 
 def write_ods(path, tables_xml: str) -> str:
