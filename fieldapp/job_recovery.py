@@ -6,10 +6,12 @@ rows keep their last status ("reading", "running", ...) and nothing would finish
 them. ``serve`` calls ``fail_abandoned_jobs`` before it accepts requests, when no job
 of the new process has started yet, so every unfinished job found is one that
 stopped. A registry import left "needs_column" waits for the administrator, not for
-a thread, and stays.
+a thread, and stays. An uploaded registry file that no batch names, saved by a request
+that the stop cut off, is deleted.
 """
 
 import logging
+import os
 from datetime import datetime
 
 from flask_babel import force_locale
@@ -39,6 +41,7 @@ def fail_abandoned_jobs(locale: str) -> int:
         count = _register_imports(now) + _registry_imports(now)
         count += _fail_all(CheckRun, UNFINISHED_CHECK_RUN, now) + _fail_all(ExportJob, UNFINISHED_EXPORT, now)
     db.session.commit()
+    _unreferenced_registry_files()
     if count:
         logger.warning("marked %d jobs failed that a stopped server left unfinished", count)
     return count
@@ -75,6 +78,23 @@ def _registry_imports(now: datetime) -> int:
         if batch.stored_name:
             remove_stored_file(registries.stored_path(batch), "registry file")
         count += 1
+    return count
+
+
+def _unreferenced_registry_files() -> int:
+    """Delete uploaded registry files that no batch names: a server stopped while it stored an upload."""
+    folder = registries.registry_folder()
+    if not os.path.isdir(folder):
+        return 0
+    stored = select(RegistryBatch.stored_name).where(RegistryBatch.stored_name.is_not(None))
+    named = set(db.session.scalars(stored))
+    count = 0
+    for name in os.listdir(folder):
+        if name not in named and os.path.isfile(os.path.join(folder, name)):
+            remove_stored_file(os.path.join(folder, name), "registry file")
+            count += 1
+    if count:
+        logger.warning("deleted %d uploaded registry files that no batch names", count)
     return count
 
 

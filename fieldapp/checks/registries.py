@@ -98,6 +98,8 @@ READ_BLOCK = 5000
 _PLAIN_ID_NUMBER = re.compile(r"[0-9]{17}[0-9X]")
 # A CSV file with no value: only separators, line breaks and spaces. The match stops at the first value.
 _BLANK_CSV = re.compile(r"[\s,;\ufeff]*")
+# A mobile phone number, as a cell of a column that was taken for the ID numbers may hold one.
+_MOBILE = re.compile(r"^\s*(?:\+?86[ -]?)?1[3-9][0-9](?:[ -]?[0-9]{4}){2}\s*$")
 # The label ``_header_labels`` gives a repeated header: "身份证号码 (2)".
 _REPEATED_LABEL = re.compile(r"^(.*) \([0-9]+\)$")
 
@@ -387,13 +389,12 @@ def _import_batch(batch: RegistryBatch, path: str, *, progress: Progress | None,
                                "file."))
     # Most ID cells contain no ID number at all (names, blanks), so the column itself is probably wrong.
     wrong_column = batch.id_column if read.non_id_values * 2 > rows_read else None
+    # Also when rejected rows are skipped: the few rows with an ID number would replace a whole registry.
+    if wrong_column:
+        raise WrongIdColumn(rejection_message(rejections, wrong_column=wrong_column), rejections)
     if rejections and not batch.is_skip_rejected:
-        rejected = WrongIdColumn if wrong_column else RowsRejected
-        raise rejected(rejection_message(rejections, wrong_column=wrong_column), rejections)
+        raise RowsRejected(rejection_message(rejections), rejections)
     if not records["id_number"]:
-        if wrong_column:
-            rows = len({rejection["row"] for rejection in rejections})
-            raise WrongIdColumn(wrong_column_message(wrong_column, rows), rejections)
         message = _("No row of the file has a usable ID number, so nothing was imported.")
         raise ImportRejected(message, rejections)
 
@@ -536,7 +537,8 @@ class _ReadRows:
                 id_number = raw if is_plain_id else normalize_id(raw)
             except CellError as error:
                 text = cell_text(raw)
-                self.non_id_values += not idnumbers.has_identifying_digits(text)
+                # A mobile number has enough digits to identify someone, but it is no ID number.
+                self.non_id_values += not idnumbers.has_identifying_digits(text) or bool(_MOBILE.match(text))
                 self.rejections.append({"row": row_no, "column": self.id_column,
                                         "value": shown_id_value(text), "reason": str(error)})
                 continue

@@ -25,9 +25,14 @@ logger = logging.getLogger(__name__)
 # A sheet XML larger than this that declares its range (``<dimension>``) is checked by that range,
 # and scanned while calamine loads it instead of before. The scan of the 528 MB sheet of a register
 # of 240,000 members took 4 s, a fifth of its import. A sheet of this size is scanned in under 0.1 s.
-# NOTE: a file written to declare a smaller range than its cells reach is loaded unchecked when
-# its sheet is larger than this; every spreadsheet program writes the range it uses.
+# NOTE: a file that declares a range its XML could fill but has a cell far beyond it is loaded
+# unchecked, and calamine aborts the process when that grid does not fit in memory. Spreadsheet
+# programs write the range they use; such a file has to be written by hand.
 SCAN_FIRST_BYTES = 8 << 20
+# Bytes of sheet XML a cell takes at most, about 30 for a number and a few hundred for a long text
+# written in the cell. A sheet with more XML than its declared range could hold declares too little,
+# as a writer that always declares "A1" does, and is scanned first.
+MAX_XML_BYTES_PER_CELL = 400
 # Exceptions calamine raises for a file it cannot read, besides a Rust panic (see ``_is_panic``).
 _CALAMINE_ERRORS = (CalamineError, OSError, ValueError, OverflowError)
 
@@ -111,19 +116,23 @@ def _xlsx_sheet_with_data(workbook: CalamineWorkbook, path: str, names: list[str
                           cell_limit: int) -> ImportSheet | None:
     """Check the size of every visible sheet, then load the one with data.
 
-    A sheet whose XML is larger than ``SCAN_FIRST_BYTES`` and declares a range within the limits
-    is scanned while calamine loads it. Any other sheet is scanned first, also one that declares
-    a larger range, because Excel counts cells that have only a format in the range.
+    The largest sheet is scanned while calamine loads it when its XML is larger than
+    ``SCAN_FIRST_BYTES``, no other sheet has data, and it declares a range within the limits that
+    its XML could fill. Every other sheet is scanned first, also one that declares a larger range,
+    because Excel counts cells that have only a format in the range.
     """
-    scans: dict[str, excel_errors.SheetScan] = {}
-    declared: dict[str, tuple[int, int]] = {}
-    for name in names:
-        size, dimension = excel_errors.declared_size(path, name)
-        if size > SCAN_FIRST_BYTES and dimension is not None and sheet_size.fits(*dimension, cell_limit):
-            declared[name] = dimension
-        else:
-            scans[name] = excel_errors.scan_sheet(path, name)
-    with_data = [name for name in names if name in declared or scans[name].rows]
+    sizes = {name: excel_errors.declared_size(path, name) for name in names}
+    # Only the largest sheet may skip the scan before loading, and only when it is the one with data.
+    largest = max(names, key=lambda name: sizes[name][0]) if names else None
+    scans = {name: excel_errors.scan_sheet(path, name) for name in names if name != largest}
+    if largest is not None:
+        size, dimension = sizes[largest]
+        others_hold_data = any(scan.rows for scan in scans.values())
+        if (others_hold_data or size <= SCAN_FIRST_BYTES or dimension is None
+                or not sheet_size.fits(*dimension, cell_limit)
+                or size > dimension[0] * dimension[1] * MAX_XML_BYTES_PER_CELL):
+            scans[largest] = excel_errors.scan_sheet(path, largest)
+    with_data = [name for name in names if name not in scans or scans[name].rows]
     if not with_data:
         return None
     _check_one_sheet(with_data)

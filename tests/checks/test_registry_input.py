@@ -392,3 +392,18 @@ def test_recognised_wrong_column_returned(app, admin_client, tmp_path, sync_jobs
     db.session.refresh(batch)
     assert batch.status == "done"
     assert batch.records_count == 3
+
+
+def test_wrong_column_found_when_skipping_rows(ctx, tmp_path):
+    # Nine names and one ID number: skipping the rejected rows would leave one record in use.
+    rows = [["姓名", "身份证明号码"], *[[f"某{index}", f"张{index}"] for index in range(9)], ["李四", ID]]
+    with pytest.raises(registries.WrongIdColumn):
+        registries.import_registry(write_xlsx(tmp_path / "r.xlsx", rows), "车辆", skip_rejected=True)
+    assert stored_records() == []
+
+
+def test_mobile_numbers_mean_wrong_column(ctx, tmp_path):
+    phones = ["13912345678", "139 1234 5679", "+8613912345670"]
+    rows = [["姓名", "身份证号码"], *[[f"某{index}", phone] for index, phone in enumerate(phones)]]
+    with pytest.raises(registries.WrongIdColumn):
+        registries.import_registry(write_xlsx(tmp_path / "r.xlsx", rows), "车辆")

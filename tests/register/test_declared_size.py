@@ -1,8 +1,10 @@
 """Large xlsx sheets checked by the range they declare and scanned while calamine loads them."""
 
+import threading
 import zipfile
 
 import pytest
+import xlsxwriter
 from sqlalchemy import select
 
 from fieldapp.checks import registries
@@ -55,5 +57,39 @@ def test_range_beyond_limits_scanned_first(ctx, tmp_path, large):
     declare_range(path, b"A1:XFD1048576")
 
     registries.import_registry(path, "低保")
+
+    assert [record.name for record in db.session.scalars(select(RegistryRecord))] == ["张三"]
+
+
+def test_understated_range_scanned_first(ctx, tmp_path, large, monkeypatch):
+    # A writer that always declares "A1" cannot be trusted: the sheet is scanned before it is loaded.
+    path = write_xlsx(tmp_path / "r.xlsx", [["姓名", "证件号码"], *[["张三", ID]] * 20])
+    declare_range(path, b"A1")
+    threads = []
+    scan = excel_errors.scan_sheet
+    monkeypatch.setattr(excel_errors, "scan_sheet",
+                        lambda *args: threads.append(threading.current_thread().name) or scan(*args))
+
+    registries.import_registry(path, "低保")
+
+    # Scanned first, in the importing thread, not beside the load in a worker thread.
+    assert threads == [threading.current_thread().name]
+
+
+def test_formatted_empty_sheet_is_not_data(ctx, tmp_path, large):
+    path = tmp_path / "r.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    data = book.add_worksheet("车辆")
+    for row, values in enumerate([["姓名", "证件号码"], ["张三", ID]]):
+        for column, value in enumerate(values):
+            data.write_string(row, column, value)
+    template = book.add_worksheet("备用模板")
+    shaded = book.add_format({"bg_color": "#FFFF00"})
+    for row in range(2000):
+        for column in range(3):
+            template.write_blank(row, column, None, shaded)
+    book.close()
+
+    registries.import_registry(str(path), "低保")
 
     assert [record.name for record in db.session.scalars(select(RegistryRecord))] == ["张三"]
