@@ -637,6 +637,8 @@
     run: run,
     state: state,
     counts: counts,
+    // Whether ``init`` has run: before it, ``counts`` knows no user and reports nothing unsent.
+    isReady: function () { return settings !== null; },
     discardRejectedPhotos: discardRejectedPhotos,
     completedUrl: function (clientUuid) { return completed[clientUuid] || null; },
     onChange: function (listener) { listeners.push(listener); },

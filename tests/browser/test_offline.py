@@ -142,6 +142,8 @@ def wait_pages_saved(page, count: int) -> None:
 
 
 def unsent(page) -> tuple[int, int]:
+    # Right after a navigation the page may not have started its sync yet, and would count nothing.
+    wait_js(page, "FieldApp.sync.isReady()")
     visits, photos = page.evaluate("FieldApp.sync.counts().then((c) => [c.visits, c.photos])")
     return visits, photos
 
