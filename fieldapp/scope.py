@@ -9,7 +9,7 @@ revealed.
 """
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from threading import Lock
 
 from flask import abort, g
@@ -55,6 +55,17 @@ def division_prefixes(user) -> list[str]:
     return prefixes
 
 
+def lies_within(prefix: str, prefixes: Sequence[str]) -> bool:
+    """Return whether the division of code prefix ``prefix`` lies in one of the divisions of ``prefixes``."""
+    return any(prefix.startswith(other) for other in prefixes)
+
+
+def overlaps(prefixes: Sequence[str], other_prefixes: Sequence[str]) -> bool:
+    """Return whether a division of one prefix list lies inside or around a division of the other."""
+    return any(lies_within(prefix, other_prefixes) for prefix in prefixes) or any(
+        lies_within(other, prefixes) for other in other_prefixes)
+
+
 def covers_every_household(user) -> bool:
     """Return whether every household of the user's world lies in the user's divisions.
 
@@ -88,7 +99,7 @@ def covers_divisions(user, prefixes: list[str] | None) -> bool:
         return False
     if prefixes is None:
         return covers_every_household(user)
-    return all(any(prefix.startswith(mine) for mine in own) for prefix in prefixes)
+    return all(lies_within(prefix, own) for prefix in prefixes)
 
 
 def household_clause(user) -> ColumnElement[bool]:

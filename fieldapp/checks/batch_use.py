@@ -6,7 +6,6 @@ the newest batch of each kind that covers it, so a county's own 车辆 file repl
 city's in that county only.
 """
 
-from collections.abc import Sequence
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -35,10 +34,10 @@ def batches_in_use(is_demo: bool) -> dict[str, list[BatchInUse]]:
             in_use.setdefault(kind, []).append(BatchInUse(batch_id, kind, data_date, None, tuple(covered)))
             newer[kind] = None
             continue
-        remaining = [prefix for prefix in prefixes if not _within(prefix, covered)]
+        remaining = [prefix for prefix in prefixes if not scope.lies_within(prefix, covered)]
         if not remaining:
             continue
-        replaced = tuple(prefix for prefix in covered if _within(prefix, remaining))
+        replaced = tuple(prefix for prefix in covered if scope.lies_within(prefix, remaining))
         in_use.setdefault(kind, []).append(BatchInUse(batch_id, kind, data_date, tuple(remaining), replaced))
         covered.extend(remaining)
     return in_use
@@ -48,20 +47,13 @@ def ids_in_use(is_demo: bool) -> set[int]:
     return {batch.id for batches in batches_in_use(is_demo).values() for batch in batches}
 
 
-def _within(prefix: str, prefixes: Sequence[str]) -> bool:
-    """Test whether the division of ``prefix`` lies within one of ``prefixes``."""
-    return any(prefix.startswith(other) for other in prefixes)
-
-
 def can_see(batch: RegistryBatch, user) -> bool:
     """Test whether the batch covers any of the user's divisions, in the user's world."""
     if batch.is_demo != user.is_demo:
         return False
     if batch.division_prefixes is None:
         return True
-    own = scope.division_prefixes(user)
-    return any(_within(mine, batch.division_prefixes) or _within(theirs, own)
-               for mine in own for theirs in batch.division_prefixes)
+    return scope.overlaps(scope.division_prefixes(user), batch.division_prefixes)
 
 
 def can_change(batch: RegistryBatch, user) -> bool:

@@ -307,23 +307,27 @@ def _beyond_pattern(columns: int, rows: int) -> re.Pattern:
 
 def _digits_above(number: int) -> bytes:
     """Return a regular expression for the decimal numbers above ``number``, and any of more digits."""
-    text = str(number).encode("ascii")
-    parts = [rb"[0-9]{%d,}" % (len(text) + 1)]
-    for index, digit in enumerate(text):
-        if digit != ord("9"):
-            parts.append(text[:index] + rb"[%c-9][0-9]{%d}" % (digit + 1, len(text) - index - 1))
-    return rb"(?:" + rb"|".join(parts) + rb")"
+    return _above(str(number).encode("ascii"), ord("9"), rb"[0-9]")
 
 
 def _letters_above(column: int) -> bytes:
     """Return a regular expression for the column letters after column ``column`` (1 is A), in capitals."""
     if column == 0:
         return rb"[A-Z]+"
-    text = column_letters(column).encode("ascii")
-    parts = [rb"[A-Z]{%d,}" % (len(text) + 1)]
-    for index, letter in enumerate(text):
-        if letter != ord("Z"):
-            parts.append(text[:index] + rb"[%c-Z][A-Z]{%d}" % (letter + 1, len(text) - index - 1))
+    return _above(column_letters(column).encode("ascii"), ord("Z"), rb"[A-Z]")
+
+
+def _above(text: bytes, last: int, any_character: bytes) -> bytes:
+    """Return a regular expression for the strings after ``text`` in the order of its characters' set.
+
+    The set runs up to the character ``last`` and is matched by ``any_character``: a longer string,
+    or one of the same length that first differs from ``text`` with a later character.
+    """
+    parts = [any_character + rb"{%d,}" % (len(text) + 1)]
+    for index, character in enumerate(text):
+        if character != last:
+            parts.append(text[:index] + rb"[%c-%c]" % (character + 1, last)
+                         + any_character + rb"{%d}" % (len(text) - index - 1))
     return rb"(?:" + rb"|".join(parts) + rb")"
 
 

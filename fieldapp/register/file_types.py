@@ -2,7 +2,7 @@
 
 An import picks its reader by the file's ending. Exports are often renamed (an .xlsx saved as
 .csv) or are something else under an Excel ending (a web page saved as .xls, as some systems
-export tables), and a reader given the wrong kind of file can only report that it cannot read it.
+export tables). A reader given the wrong kind of file can only report that it cannot read it.
 """
 
 import codecs

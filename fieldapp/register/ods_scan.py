@@ -6,8 +6,8 @@ and that a text contains N spaces (``<text:s text:c="N"/>``). calamine makes a c
 and its text for each repetition. A cell repeated 1,000 times in a row repeated 10,000 times took
 1.2 GB from a file of 1 KB, and ``text:c="2000000000"`` aborted the process.
 
-The sheet is placed as calamine 0.37 places it: a row ends at its last cell with a value or a
-formula, empty cells before such a cell take their place, and repeated empty rows count only
+The sheet is placed as calamine 0.37 places it. A row ends at its last cell with a value or a
+formula, and empty cells before such a cell take their place. Repeated empty rows count only
 when a row with a value follows them. The XML is read in bounded blocks and split into tokens by
 one regular expression that skips comments, CDATA and quoted attribute values as an XML parser
 does, so that no tag hides inside another.

@@ -21,7 +21,7 @@ from fieldapp.errors import FieldError
 from fieldapp.extensions import db
 from fieldapp.register.models import Household
 from fieldapp.sampling.models import SampledHousehold, SamplingRound, Team, TeamMember
-from fieldapp.scope import division_prefixes, scoped_select
+from fieldapp.scope import division_prefixes, overlaps, scoped_select
 from fieldapp.visits.models import Visit
 
 logger = logging.getLogger(__name__)
@@ -67,12 +67,6 @@ def shares_divisions(other: User, user) -> bool:
     if bool(other.is_demo) != bool(user.is_demo):
         return False
     return overlaps(inspector_prefixes([other])[other.id], division_prefixes(user))
-
-
-def overlaps(prefixes: list[str], other_prefixes: list[str]) -> bool:
-    """Return whether a division of one prefix list lies inside or around a division of the other."""
-    return any(prefix.startswith(other) or other.startswith(prefix)
-               for prefix in prefixes for other in other_prefixes)
 
 
 def inspector_prefixes(inspectors: list[User]) -> dict[int, list[str]]:

@@ -637,7 +637,7 @@
     run: run,
     state: state,
     counts: counts,
-    // Whether ``init`` has run: before it, ``counts`` knows no user and reports nothing unsent.
+    // Whether ``init`` has run. Before it, ``counts`` has no user and reports nothing unsent.
     isReady: function () { return settings !== null; },
     discardRejectedPhotos: discardRejectedPhotos,
     completedUrl: function (clientUuid) { return completed[clientUuid] || null; },
